@@ -1,0 +1,3 @@
+from customer_registry.cli import main
+
+main()

@@ -1,0 +1,121 @@
+"""The ASGI application: settings, engine, routers and error rendering."""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from customer_registry import health, oauth
+from customer_registry.config import Settings
+from customer_registry.db import create_engine
+from customer_registry.errors import (
+    AppError,
+    CustomerInformationMissing,
+    InvalidParameter,
+    MethodNotAllowed,
+    NotFound,
+    RequestInvalid,
+)
+from customer_registry.horizon.router import router as horizon_router
+
+logger = logging.getLogger(__name__)
+
+_LOCATIONS = frozenset({"body", "query", "path", "header"})
+
+
+def render(request: Request, error: AppError) -> Response:
+    headers = error.headers()
+    if request.method == "HEAD":
+        return Response(status_code=error.status, headers=headers)
+    return JSONResponse(
+        error.body(), status_code=error.status, headers=headers, media_type=error.media_type
+    )
+
+
+def _parameter_name(loc: tuple[Any, ...]) -> str:
+    parts = list(loc[1:] if loc and loc[0] in _LOCATIONS else loc)
+    name = ""
+    for part in parts:
+        name += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return name.lstrip(".") or (str(loc[0]) if loc else "body")
+
+
+def _reason(error: dict[str, Any]) -> str:
+    if error["type"] == "json_invalid":
+        return f"malformed JSON: {error.get('ctx', {}).get('error', 'cannot be parsed')}"
+    if error["type"] == "missing":
+        return "is required"
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
+def validation_error(exc: RequestValidationError) -> RequestInvalid:
+    invalid: dict[str, InvalidParameter] = {}
+    for error in exc.errors():
+        loc = tuple(error["loc"])
+        name = "body" if error["type"] == "json_invalid" else _parameter_name(loc)
+        invalid.setdefault(name, InvalidParameter(name, _reason(error)))
+    only_missing = all(error["type"] == "missing" for error in exc.errors())
+    kind = CustomerInformationMissing if only_missing else RequestInvalid
+    return kind(list(invalid.values()))
+
+
+def _http_error(exc: StarletteHTTPException) -> AppError:
+    if exc.status_code == 405:
+        error: AppError = MethodNotAllowed("this method is not allowed on this resource")
+    elif exc.status_code == 404:
+        error = NotFound("no such resource")
+    else:
+        error = AppError(str(exc.detail))
+        error.status = exc.status_code  # type: ignore[misc]
+    return error
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def on_app_error(request: Request, exc: AppError) -> Response:
+        return render(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_validation_error(request: Request, exc: RequestValidationError) -> Response:
+        return render(request, validation_error(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        response = render(request, _http_error(exc))
+        if allow := (exc.headers or {}).get("Allow"):
+            response.headers["Allow"] = allow
+        return response
+
+    @app.exception_handler(Exception)
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
+        logger.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
+        return render(request, AppError("the request could not be processed; retry later"))
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    engine = create_engine(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        await engine.dispose()
+
+    app = FastAPI(
+        title="Customer Registry",
+        version="0.1.0",
+        summary="Customer master data, wire-compatible with Riverty's customer APIs.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.signing_keys = {}
+    _install_error_handlers(app)
+    for router in (oauth.router, horizon_router, health.router):
+        app.include_router(router)
+    return app

@@ -1,0 +1,196 @@
+"""Credentials, access tokens and the authenticated principal.
+
+A credential covers one or more clients. It carries two secrets, shown once at creation
+and stored only as SHA-256 digests: an OAuth client secret (Horizon dialect: exchanged for
+a bearer JWT at /oauth/token) and a subscription key (Subscriptions dialect). The secrets
+are 256-bit random values, so a fast digest is as strong as a slow password hash here and
+lets every request be checked with one indexed lookup.
+"""
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import jwt
+from fastapi import Depends, Path, Request
+from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
+from fastapi.security import OAuth2
+from sqlalchemy import and_, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from customer_registry.config import Settings
+from customer_registry.db import Connection, credential_clients, credentials, signing_keys
+from customer_registry.errors import Forbidden, NotAuthenticated
+
+TOKEN_SCOPE = "customer:read customer:write"
+_ALGORITHM = "HS256"
+MAX_CLIENT_ID = 2**63 - 1
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedCredential:
+    credential_id: str
+    oauth_client_id: str
+    oauth_client_secret: str
+    subscription_key: str
+    client_ids: list[int]
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "oauthClientId": self.oauth_client_id,
+            "oauthClientSecret": self.oauth_client_secret,
+            "subscriptionKey": self.subscription_key,
+            "clientIds": self.client_ids,
+        }
+
+
+async def create_credential(
+    conn: AsyncConnection, client_ids: Sequence[int], name: str
+) -> IssuedCredential:
+    issued = IssuedCredential(
+        credential_id=str(uuid.uuid4()),
+        oauth_client_id="cr_" + secrets.token_hex(10),
+        oauth_client_secret=secrets.token_urlsafe(32),
+        subscription_key=secrets.token_hex(16),
+        client_ids=sorted(set(client_ids)),
+    )
+    await conn.execute(
+        insert(credentials).values(
+            id=issued.credential_id,
+            name=name,
+            oauth_client_id=issued.oauth_client_id,
+            oauth_secret_hash=digest(issued.oauth_client_secret),
+            subscription_key_hash=digest(issued.subscription_key),
+            created_at=datetime.now(UTC),
+        )
+    )
+    rows = [{"client_id": c, "credential_id": issued.credential_id} for c in issued.client_ids]
+    await conn.execute(insert(credential_clients), rows)
+    return issued
+
+
+async def authenticate_client(
+    conn: AsyncConnection, oauth_client_id: str, oauth_client_secret: str
+) -> str | None:
+    """The credential id for a valid, unrevoked OAuth client id and secret."""
+    stmt = select(credentials.c.id, credentials.c.oauth_secret_hash).where(
+        credentials.c.oauth_client_id == oauth_client_id, credentials.c.revoked_at.is_(None)
+    )
+    row = (await conn.execute(stmt)).one_or_none()
+    if row is None or not hmac.compare_digest(row.oauth_secret_hash, digest(oauth_client_secret)):
+        return None
+    return str(row.id)
+
+
+async def _current_signing_key(conn: AsyncConnection) -> tuple[str, str]:
+    stmt = select(signing_keys.c.kid, signing_keys.c.secret).order_by(
+        signing_keys.c.created_at.desc()
+    )
+    row = (await conn.execute(stmt.limit(1))).one_or_none()
+    if row is not None:
+        return row.kid, row.secret
+    kid, secret = secrets.token_hex(8), secrets.token_urlsafe(48)
+    now = datetime.now(UTC)
+    await conn.execute(insert(signing_keys).values(kid=kid, secret=secret, created_at=now))
+    return kid, secret
+
+
+async def issue_token(conn: AsyncConnection, settings: Settings, credential_id: str) -> str:
+    kid, secret = await _current_signing_key(conn)
+    now = int(datetime.now(UTC).timestamp())
+    claims = {
+        "sub": credential_id,
+        "aud": settings.token_audience,
+        "iat": now,
+        "exp": now + settings.token_ttl_seconds,
+        "scope": TOKEN_SCOPE,
+        "jti": secrets.token_hex(8),
+    }
+    return jwt.encode(claims, secret, algorithm=_ALGORITHM, headers={"kid": kid})
+
+
+async def _signing_secret(request: Request, conn: AsyncConnection, kid: str) -> str | None:
+    # Keys are immutable once written, so caching them per process can never go stale.
+    cache: dict[str, str] = request.app.state.signing_keys
+    if kid not in cache:
+        stmt = select(signing_keys.c.secret).where(signing_keys.c.kid == kid)
+        secret = (await conn.execute(stmt)).scalar_one_or_none()
+        if secret is None:
+            return None
+        cache[kid] = secret
+    return cache[kid]
+
+
+async def _token_subject(request: Request, conn: AsyncConnection, token: str) -> str:
+    settings: Settings = request.app.state.settings
+    try:
+        kid = jwt.get_unverified_header(token).get("kid")
+        secret = await _signing_secret(request, conn, str(kid)) if kid else None
+        if secret is None:
+            raise NotAuthenticated("the access token was not issued by this service")
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=[_ALGORITHM],
+            audience=settings.token_audience,
+            options={"require": ["exp", "iat", "sub", "aud"]},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise NotAuthenticated("the access token has expired; request a new one") from exc
+    except jwt.PyJWTError as exc:
+        raise NotAuthenticated(f"the access token is invalid: {exc}") from exc
+    return str(claims["sub"])
+
+
+oauth2_scheme = OAuth2(
+    flows=OAuthFlows(clientCredentials=OAuthFlowClientCredentials(tokenUrl="/oauth/token")),
+    scheme_name="OAuth2ClientCredentials",
+    description="Client-credentials grant at POST /oauth/token; send the token as Bearer.",
+    auto_error=False,
+)
+
+
+def _bearer_token(authorization: str | None) -> str:
+    scheme, _, token = (authorization or "").partition(" ")
+    if not authorization:
+        raise NotAuthenticated("an Authorization: Bearer <access token> header is required")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise NotAuthenticated("the Authorization header must be 'Bearer <access token>'")
+    return token.strip()
+
+
+async def horizon_client(
+    request: Request,
+    conn: Connection,
+    authorization: Annotated[str | None, Depends(oauth2_scheme)],
+    client_id: Annotated[int, Path(alias="clientId", ge=1, le=MAX_CLIENT_ID)],
+) -> int:
+    """The path's client id, once the bearer token is shown to cover it."""
+    credential_id = await _token_subject(request, conn, _bearer_token(authorization))
+    covers = and_(
+        credential_clients.c.credential_id == credentials.c.id,
+        credential_clients.c.client_id == client_id,
+    )
+    stmt = (
+        select(credentials.c.revoked_at, credential_clients.c.client_id)
+        .select_from(credentials.outerjoin(credential_clients, covers))
+        .where(credentials.c.id == credential_id)
+    )
+    row = (await conn.execute(stmt)).one_or_none()
+    if row is None or row.revoked_at is not None:
+        raise NotAuthenticated("the credential behind this access token has been revoked")
+    if row.client_id is None:
+        raise Forbidden(f"this credential does not cover client {client_id}")
+    return client_id
+
+
+AuthorizedClient = Annotated[int, Depends(horizon_client)]

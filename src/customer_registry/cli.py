@@ -1,0 +1,113 @@
+"""The operator CLI: ``customer-registry serve | migrate | credentials``."""
+
+import asyncio
+import json
+from collections.abc import Sequence
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.console import Console
+
+from customer_registry import auth, migrations
+from customer_registry.config import Settings
+from customer_registry.db import create_engine, database_url
+from customer_registry.errors import ConfigurationError
+
+app = typer.Typer(
+    no_args_is_help=True,
+    help="Customer Registry: customer master data speaking Riverty's customer APIs.",
+)
+credentials_app = typer.Typer(no_args_is_help=True, help="Manage API credentials.")
+app.add_typer(credentials_app, name="credentials")
+console = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def _prepare_database(settings: Settings) -> None:
+    if settings.migrate_on_start:
+        migrations.upgrade(settings.database_url)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+) -> None:
+    """Start the API server (migrating the database first unless told not to)."""
+    settings = _settings()
+    _prepare_database(settings)
+    base = settings.public_url or f"http://{host}:{port}"
+    console.print(f"Customer Registry on [bold]{base}[/] (database: {_safe_url(settings)})")
+    console.print(f"  API docs:   {base}/docs")
+    console.print("  Credential: customer-registry credentials create --client-id 1234")
+    uvicorn.run(
+        "customer_registry.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        log_level="warning",
+    )
+
+
+def _safe_url(settings: Settings) -> str:
+    return database_url(settings.database_url).render_as_string(hide_password=True)
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations up to the newest version."""
+    settings = _settings()
+    migrations.upgrade(settings.database_url)
+    console.print(f"Database {_safe_url(settings)} is up to date.")
+
+
+async def _create_credential(
+    settings: Settings, client_ids: Sequence[int], name: str
+) -> auth.IssuedCredential:
+    engine = create_engine(settings)
+    try:
+        async with engine.begin() as conn:
+            return await auth.create_credential(conn, client_ids, name)
+    finally:
+        await engine.dispose()
+
+
+@credentials_app.command("create")
+def create_credential(
+    client_id: Annotated[
+        list[int],
+        typer.Option("--client-id", min=1, max=auth.MAX_CLIENT_ID, help="Client it covers."),
+    ],
+    name: Annotated[str, typer.Option(help="A label for people.")] = "default",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Create a credential for one or more clients and print its secrets, once."""
+    settings = _settings()
+    _prepare_database(settings)
+    issued = asyncio.run(_create_credential(settings, client_id, name))
+    if as_json:
+        typer.echo(json.dumps(issued.public()))
+        return
+    console.print("[bold]New credential[/] (the secrets are shown only now):")
+    for label, value in issued.public().items():
+        typer.echo(f"  {label}: {value}")
+    console.print(
+        "Get a token: curl -X POST http://127.0.0.1:8000/oauth/token "
+        f"-d grant_type=client_credentials -d client_id={issued.oauth_client_id} "
+        "-d client_secret=<oauthClientSecret>"
+    )
+
+
+def main() -> None:
+    try:
+        app()
+    except ConfigurationError as exc:
+        console.print(f"[red]error:[/] {exc.message}")
+        raise SystemExit(2) from exc

@@ -1,0 +1,21 @@
+"""Settings: one class, environment variables prefixed CUSTOMER_REGISTRY_."""
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./customer-registry.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CUSTOMER_REGISTRY_", frozen=True)
+
+    database_url: str = DEFAULT_DATABASE_URL
+    public_url: str | None = None
+    token_audience: str = "https://api.horizonafs.io"
+    token_ttl_seconds: int = Field(default=86400, ge=60, le=31 * 86400)
+    person_directory: Path | None = None
+    migrate_on_start: bool = True
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)

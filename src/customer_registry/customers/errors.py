@@ -1,0 +1,30 @@
+"""Errors of the customer domain."""
+
+from customer_registry.errors import Conflict, NotFound
+
+
+class CustomerNotFound(NotFound):
+    code = "customer-not-found"
+    title = "Customer not found"
+
+    def __init__(self, client_id: int, customer_number: str) -> None:
+        super().__init__(f"client {client_id} has no customer {customer_number!r}")
+
+
+class CustomerNumberTaken(Conflict):
+    code = "customer-number-taken"
+    title = "Customer number already in use"
+
+    def __init__(self, client_id: int, customer_number: str) -> None:
+        super().__init__(
+            f"client {client_id} already has a customer {customer_number!r}; "
+            "choose another customerNumber or leave it out to have one generated"
+        )
+
+
+class PersonNotFound(NotFound):
+    code = "person-not-found"
+    title = "No person found"
+
+    def __init__(self, field: str) -> None:
+        super().__init__(f"no customer or directory entry matches the given {field}")

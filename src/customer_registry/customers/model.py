@@ -1,0 +1,94 @@
+"""The canonical customer record: the union of both dialects' fields (spec A.4, B.2)."""
+
+from dataclasses import dataclass, fields
+from datetime import date, datetime
+from typing import Literal
+
+CustomerType = Literal["Person", "Company"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Customer:
+    client_id: int
+    customer_number: str
+    type: CustomerType
+    first_name: str | None = None
+    last_name: str | None = None
+    ssn: str | None = None
+    company_name: str | None = None
+    organization_number: str | None = None
+    phone_number: str | None = None
+    mobile_phone: str | None = None
+    email: str | None = None
+    street: str | None = None
+    street_number: str | None = None
+    street_number_additional: str | None = None
+    care_of: str | None = None
+    address_line3: str | None = None
+    postal_code: str | None = None
+    postal_place: str | None = None
+    country_code: str | None = None
+    existing_customer: bool | None = None
+    individual_risk_score: str | None = None
+    salutation: str | None = None
+    birth_date: date | None = None
+    language: str | None = None
+    tax_identification_number: str | None = None
+    payment_registration_id: str | None = None
+    psp_customer_id: str | None = None
+    psp_payment_method_id: str | None = None
+    # Assigned by the store at creation and never changed afterwards.
+    payment_id: str = ""
+    internal_number: str = ""
+    sign_up_id: int = 0
+    version: int = 0
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+CUSTOMER_FIELDS = tuple(f.name for f in fields(Customer))
+IDENTITY_FIELDS = frozenset({"client_id", "customer_number"})
+STORE_FIELDS = frozenset(
+    {"payment_id", "internal_number", "sign_up_id", "version", "created_at", "updated_at"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerWrite:
+    """A dialect's write: the customer as the dialect sees it, and the fields it owns.
+
+    Fields outside ``owned`` keep their stored values, so a write through one dialect never
+    erases what only the other dialect knows.
+    """
+
+    customer: Customer
+    owned: frozenset[str]
+
+
+SearchColumn = Literal["clientId", "customerNumber", "name", "ssn", "organizationNumber"]
+SortOrder = Literal["asc", "desc"]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchQuery:
+    column: SearchColumn
+    value: str
+    page: int = 1
+    per_page: int = 100
+    sort: SearchColumn = "customerNumber"
+    order: SortOrder = "desc"
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    items: list[Customer]
+    total: int
+
+
+LookupField = Literal["PhoneNumber", "IdentificationNumber"]
+
+
+@dataclass(frozen=True, slots=True)
+class LookupKey:
+    field: LookupField
+    value: str

@@ -1,0 +1,134 @@
+"""Normalisation and validation of customer data: pure functions, no I/O.
+
+Validators raise ``ValueError`` with a message meant for the client; the dialects' pydantic
+models attach them to fields, so each problem is reported under the field's JSON path.
+"""
+
+import secrets
+import unicodedata
+from typing import Annotated
+
+import phonenumbers
+import pycountry
+from email_validator import EmailNotValidError, validate_email
+from pydantic import AfterValidator
+from stdnum import luhn
+from stdnum.exceptions import ValidationError as StdnumError
+from stdnum.no import fodselsnummer, orgnr
+
+from customer_registry.customers.model import Customer, CustomerType
+
+_ALLOWED_CONTROL = frozenset("\t")
+
+
+def clean_text(value: str) -> str:
+    """Refuse text that no database column should hold: control characters, lone surrogates."""
+    if any(unicodedata.category(c) == "Cc" and c not in _ALLOWED_CONTROL for c in value):
+        raise ValueError("must not contain control characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError("must be valid Unicode text") from exc
+    return value
+
+
+CleanText = Annotated[str, AfterValidator(clean_text)]
+
+
+def country_code(value: str) -> str:
+    code = value.upper()
+    if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
+        raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code")
+    return code
+
+
+def language_code(value: str) -> str:
+    code = value.lower()
+    if len(code) != 2 or pycountry.languages.get(alpha_2=code) is None:
+        raise ValueError(f"{value!r} is not an ISO 639-1 language code")
+    return code.upper()
+
+
+def email_address(value: str) -> str:
+    """Check e-mail syntax only (no DNS); the address is kept exactly as given."""
+    try:
+        validate_email(value, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValueError(str(exc)) from exc
+    return value
+
+
+def phone_e164(raw: str | None, country: str | None = None) -> str | None:
+    """E.164 form of a phone number where it can be parsed, else None."""
+    if not raw:
+        return None
+    try:
+        number = phonenumbers.parse(raw, country)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def national_id_problem(
+    value: str, *, customer_type: CustomerType, country: str | None
+) -> str | None:
+    """Why ``value`` cannot be the customer's national ID, where the rule is certain.
+
+    Only Norway is checked: Horizon is a Norwegian product, and both the fødselsnummer (which
+    covers D-numbers) and the organisation number carry check digits.
+    """
+    if country != "NO":
+        return None
+    module = fodselsnummer if customer_type == "Person" else orgnr
+    try:
+        module.validate(value)
+    except StdnumError as exc:
+        return f"not a valid Norwegian {module.name}: {exc.message}"
+    return None
+
+
+def name_key(value: str | None) -> str | None:
+    """Search form of a name: case-folded, accents kept, whitespace collapsed."""
+    if not value:
+        return None
+    return " ".join(unicodedata.normalize("NFKC", value).casefold().split()) or None
+
+
+def full_name(first: str | None, last: str | None) -> str | None:
+    return " ".join(part for part in (first, last) if part) or None
+
+
+def derived_columns(customer: Customer, owned: frozenset[str]) -> dict[str, str | None]:
+    """Search columns computed from the fields a write owns."""
+    derived: dict[str, str | None] = {}
+    if "phone_number" in owned:
+        derived["phone_e164"] = phone_e164(customer.phone_number, customer.country_code)
+    if "mobile_phone" in owned:
+        derived["mobile_phone_e164"] = phone_e164(customer.mobile_phone, customer.country_code)
+    if {"first_name", "last_name"} <= owned:
+        derived["first_name_key"] = name_key(customer.first_name)
+        derived["last_name_key"] = name_key(customer.last_name)
+        derived["full_name_key"] = name_key(full_name(customer.first_name, customer.last_name))
+    if "company_name" in owned:
+        derived["company_name_key"] = name_key(customer.company_name)
+    return derived
+
+
+def new_payment_id() -> str:
+    """A 21-digit numeric payment reference with a Luhn check digit (spec A.7)."""
+    body = "".join(secrets.choice("0123456789") for _ in range(20))
+    return body + luhn.calc_check_digit(body)
+
+
+def new_internal_number() -> str:
+    return str(secrets.randbelow(900_000_000) + 100_000_000)
+
+
+def new_sign_up_id() -> int:
+    return secrets.randbelow(900_000_000) + 100_000_000
+
+
+def new_customer_number() -> str:
+    return "LU" + secrets.token_hex(8).upper()

@@ -1,0 +1,138 @@
+"""Application errors and how they are rendered.
+
+Every error a client can see is an ``AppError``: a stable ``code``, an HTTP ``status``, a
+``category`` telling the client whether a retry can help, and a message built from the values
+involved. The tree::
+
+    AppError
+    ├── ConfigurationError            operator settings are unusable (CLI exit code 2)
+    ├── RequestInvalid          400   the request breaks the schema; names every bad field
+    │   └── CustomerInformationMissing  400   required customer data is absent
+    ├── NotAuthenticated        401   no, malformed, expired or revoked credential
+    │   └── GatewayError        401   Subscriptions key errors, in the API gateway's body
+    ├── Forbidden               403   the credential does not cover the client
+    ├── NotFound                404   (customers/errors.py: CustomerNotFound)
+    ├── MethodNotAllowed        405
+    ├── Conflict                409   (customers/errors.py: CustomerNumberTaken)
+    └── PayloadTooLarge         413
+
+Anything else that escapes a handler is rendered as a 500 ``TECHNICAL_ERROR`` that reveals
+nothing about its cause.
+"""
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+PROBLEM_JSON = "application/problem+json"
+BUSINESS_ERROR = "BUSINESS_ERROR"
+TECHNICAL_ERROR = "TECHNICAL_ERROR"
+
+
+@dataclass(frozen=True, slots=True)
+class InvalidParameter:
+    name: str
+    reason: str
+
+
+class AppError(Exception):
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "internal-error"
+    title: ClassVar[str] = "Internal server error"
+    category: ClassVar[str] = TECHNICAL_ERROR
+    media_type: ClassVar[str] = PROBLEM_JSON
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message or self.title
+        super().__init__(self.message)
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "type": f"/problems/{self.code}",
+            "title": self.title,
+            "status": self.status,
+            "category": self.category,
+            "message": self.message,
+        }
+
+    def headers(self) -> dict[str, str]:
+        return {}
+
+
+class ConfigurationError(AppError):
+    code = "configuration-error"
+    title = "The service is misconfigured"
+
+
+class BusinessError(AppError):
+    category = BUSINESS_ERROR
+
+
+class RequestInvalid(BusinessError):
+    status = 400
+    code = "validation-error"
+    title = "Request did not validate"
+
+    def __init__(self, invalid: list[InvalidParameter], message: str | None = None) -> None:
+        self.invalid_parameters = invalid
+        fields = ", ".join(p.name for p in invalid)
+        super().__init__(message or f"{self.title}: {fields}")
+
+    def body(self) -> dict[str, Any]:
+        params = [{"name": p.name, "reason": p.reason} for p in self.invalid_parameters]
+        return {**super().body(), "invalidParameters": params}
+
+
+class CustomerInformationMissing(RequestInvalid):
+    code = "customer-information-missing"
+    title = "Customer Information Missing"
+
+
+class NotAuthenticated(BusinessError):
+    status = 401
+    code = "unauthorized"
+    title = "Unauthorized"
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": 'Bearer realm="customer-registry"'}
+
+
+class GatewayError(NotAuthenticated):
+    """Subscription-key rejections, in the body Riverty's API gateway sends (spec B.1)."""
+
+    media_type = "application/json"
+
+    def body(self) -> dict[str, Any]:
+        return {"statusCode": self.status, "message": self.message}
+
+    def headers(self) -> dict[str, str]:
+        return {}
+
+
+class Forbidden(BusinessError):
+    status = 403
+    code = "forbidden"
+    title = "Forbidden"
+
+
+class NotFound(BusinessError):
+    status = 404
+    code = "not-found"
+    title = "Resource not found"
+
+
+class MethodNotAllowed(BusinessError):
+    status = 405
+    code = "method-not-allowed"
+    title = "Method not allowed"
+
+
+class Conflict(BusinessError):
+    status = 409
+    code = "conflict"
+    title = "Conflict"
+
+
+class PayloadTooLarge(BusinessError):
+    status = 413
+    code = "payload-too-large"
+    title = "Request body too large"

@@ -1,0 +1,1 @@
+"""The Horizon customer API dialect (spec part A)."""

@@ -1,0 +1,117 @@
+"""Horizon customer routes: HTTP in, one service call, HTTP out."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from customer_registry.auth import AuthorizedClient
+from customer_registry.customers import service
+from customer_registry.customers.model import Customer, SearchQuery
+from customer_registry.customers.rules import CleanText
+from customer_registry.db import Connection
+from customer_registry.errors import PROBLEM_JSON
+from customer_registry.horizon import schemas
+from customer_registry.horizon.directory import person_directory
+
+router = APIRouter(prefix="/customer/v1/clients/{clientId}", tags=["Horizon customers"])
+
+CustomerNumber = Annotated[
+    CleanText, Path(alias="customerNumber", min_length=1, max_length=100)
+]
+
+
+def _problem(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {status: {"content": {PROBLEM_JSON: {}}} for status in statuses}
+
+
+_CUSTOMER = {"model": schemas.CustomerOut, "description": "The customer"}
+
+
+def _base_url(request: Request) -> str:
+    public_url: str | None = request.app.state.settings.public_url
+    return (public_url or str(request.base_url)).rstrip("/")
+
+
+def _representation(request: Request, customer: Customer, status: int = 200) -> JSONResponse:
+    return JSONResponse(schemas.from_customer(customer, _base_url(request)), status_code=status)
+
+
+@router.post(
+    "/customers/search",
+    response_model=schemas.SearchOut,
+    responses=_problem(400, 401, 403),
+)
+async def search_customers(
+    request: Request,
+    conn: Connection,
+    client_id: AuthorizedClient,
+    params: Annotated[schemas.SearchParams, Query()],
+    body: schemas.SearchIn,
+) -> JSONResponse:
+    """Search the client's customers by one column, paged and sorted."""
+    query = SearchQuery(
+        body.searchColumn, body.searchValue, params.page, params.perPage, params.sort, params.order
+    )
+    result = await service.search(conn, client_id, query)
+    base_url = _base_url(request)
+    items = [schemas.from_customer(customer, base_url) for customer in result.items]
+    return JSONResponse({"items": items, "total": result.total})
+
+
+@router.put(
+    "/customers/{customerNumber}",
+    responses={200: _CUSTOMER, **_problem(400, 401, 403)},
+)
+async def put_customer(
+    request: Request,
+    conn: Connection,
+    client_id: AuthorizedClient,
+    customer_number: CustomerNumber,
+    body: schemas.CustomerIn,
+) -> JSONResponse:
+    """Create the customer, or replace its data when the number is already known."""
+    write = schemas.to_customer(body, client_id, customer_number)
+    return _representation(request, await service.upsert(conn, write))
+
+
+@router.get(
+    "/customers/{customerNumber}",
+    responses={200: _CUSTOMER, **_problem(400, 401, 403, 404)},
+)
+async def get_customer(
+    request: Request, conn: Connection, client_id: AuthorizedClient, customer_number: CustomerNumber
+) -> JSONResponse:
+    """Get the customer with the given number."""
+    return _representation(request, await service.get(conn, client_id, customer_number))
+
+
+@router.head(
+    "/customers/{customerNumber}",
+    responses={200: {"description": "The customer exists"}, 404: {"description": "Unknown"}},
+)
+async def check_customer(
+    request: Request, conn: Connection, client_id: AuthorizedClient, customer_number: CustomerNumber
+) -> Response:
+    """Check that the customer exists; the headers are those of the GET."""
+    full = _representation(request, await service.get(conn, client_id, customer_number))
+    return Response(headers=dict(full.headers))
+
+
+@router.post(
+    "/lookup/customer",
+    responses={200: _CUSTOMER, 201: _CUSTOMER, **_problem(400, 401, 403, 404, 409)},
+)
+async def lookup_customer(
+    request: Request, conn: Connection, client_id: AuthorizedClient, body: schemas.LookupIn
+) -> JSONResponse:
+    """Find a person by phone or identification number; create them from the directory."""
+    customer, created = await service.lookup(
+        conn,
+        client_id,
+        body.key(),
+        directory=person_directory(request.app.state.settings.person_directory),
+        customer_number=body.customerNumber,
+        individual_risk_score=body.risk_score(),
+    )
+    return _representation(request, customer, 201 if created else 200)

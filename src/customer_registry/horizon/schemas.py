@@ -1,0 +1,288 @@
+"""Horizon request/response models and the mapping to and from the canonical customer."""
+
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StrictBool
+from pydantic import StrictFloat, StrictInt, StrictStr, StringConstraints
+
+from customer_registry.customers import rules
+from customer_registry.customers.model import Customer, CustomerType, CustomerWrite
+from customer_registry.customers.model import LookupField, LookupKey, SearchColumn
+from customer_registry.customers.rules import CleanText
+from customer_registry.errors import CustomerInformationMissing, InvalidParameter, RequestInvalid
+
+
+def _text(max_length: int, min_length: int = 0) -> Any:
+    return StringConstraints(min_length=min_length, max_length=max_length)
+
+
+Required100 = Annotated[CleanText, _text(100, 1)]
+Text20 = Annotated[CleanText, _text(20)]
+Text50 = Annotated[CleanText, _text(50)]
+Text100 = Annotated[CleanText, _text(100)]
+CustomerNumber = Annotated[CleanText, _text(100, 1)]
+
+_TYPES: dict[Any, CustomerType] = {"person": "Person", "company": "Company", 1: "Person", 2: "Company"}
+
+
+def _customer_type(value: Any) -> Any:
+    # The backend is .NET: its enum parser takes names case-insensitively and the numbers
+    # the reference documents (Person : 1, Company : 2).
+    key = value.lower() if isinstance(value, str) else value
+    return value if isinstance(value, bool) else _TYPES.get(key, value)
+
+
+class PersonIn(BaseModel):
+    ssn: Text20 | None = None
+    firstName: Text50 | None = None
+    lastName: Text50 | None = None
+
+
+class CompanyIn(BaseModel):
+    name: Annotated[CleanText, _text(140)] | None = None
+    organizationNumber: Text20 | None = None
+
+
+class AddressIn(BaseModel):
+    addressLine: Required100
+    addressLine2: Text100 | None = None
+    addressLine3: Text100 | None = None
+    postalCode: Annotated[CleanText, _text(10, 1)]
+    postalPlace: Required100
+    countryCode: Annotated[CleanText, AfterValidator(rules.country_code)]
+
+
+class CustomerIn(BaseModel):
+    type: Annotated[CustomerType, BeforeValidator(_customer_type)]
+    person: PersonIn | None = None
+    company: CompanyIn | None = None
+    phoneNumber: Text20 | None = None
+    email: Annotated[CleanText, _text(255), AfterValidator(rules.email_address)] | None = None
+    address: AddressIn
+    existingCustomer: StrictBool | None = None
+    individualRiskScore: Annotated[StrictStr, _text(50)] | StrictInt | StrictFloat | None = None
+
+
+HORIZON_FIELDS = frozenset(
+    {
+        "type", "first_name", "last_name", "ssn", "company_name", "organization_number",
+        "phone_number", "email", "street", "street_number", "street_number_additional",
+        "care_of", "address_line3", "postal_code", "postal_place", "country_code",
+        "existing_customer", "individual_risk_score",
+    }
+)  # fmt: skip
+
+
+def _missing_information(body: CustomerIn) -> list[InvalidParameter]:
+    required = {
+        "Person": {"person.firstName": body.person and body.person.firstName,
+                   "person.lastName": body.person and body.person.lastName},
+        "Company": {"company.name": body.company and body.company.name},
+    }[body.type]  # fmt: skip
+    return [InvalidParameter(name, "is required") for name, value in required.items() if not value]
+
+
+def _national_id_problems(body: CustomerIn) -> list[InvalidParameter]:
+    country = body.address.countryCode
+    candidates = (
+        ("person.ssn", body.person and body.person.ssn, "Person"),
+        ("company.organizationNumber", body.company and body.company.organizationNumber, "Company"),
+    )
+    problems = []
+    for name, value, kind in candidates:
+        reason = value and rules.national_id_problem(value, customer_type=kind, country=country)
+        if reason:
+            problems.append(InvalidParameter(name, reason))
+    return problems
+
+
+def _risk_score(value: str | int | float | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def to_customer(body: CustomerIn, client_id: int, customer_number: str) -> CustomerWrite:
+    """The canonical customer a Horizon PUT describes; raises on incomplete data."""
+    if missing := _missing_information(body):
+        raise CustomerInformationMissing(missing)
+    if invalid := _national_id_problems(body):
+        raise RequestInvalid(invalid)
+    person, company, address = body.person or PersonIn(), body.company or CompanyIn(), body.address
+    customer = Customer(
+        client_id=client_id,
+        customer_number=customer_number,
+        type=body.type,
+        first_name=person.firstName,
+        last_name=person.lastName,
+        ssn=person.ssn,
+        company_name=company.name,
+        organization_number=company.organizationNumber,
+        phone_number=body.phoneNumber,
+        email=body.email,
+        street=address.addressLine,
+        care_of=address.addressLine2,
+        address_line3=address.addressLine3,
+        postal_code=address.postalCode,
+        postal_place=address.postalPlace,
+        country_code=address.countryCode,
+        existing_customer=body.existingCustomer,
+        individual_risk_score=_risk_score(body.individualRiskScore),
+    )
+    return CustomerWrite(customer, HORIZON_FIELDS)
+
+
+def _compact(members: dict[str, Any]) -> dict[str, Any] | None:
+    present = {key: value for key, value in members.items() if value is not None}
+    return present or None
+
+
+def _address_line(customer: Customer) -> str | None:
+    number = "".join(p for p in (customer.street_number, customer.street_number_additional) if p)
+    return " ".join(p for p in (customer.street, number) if p) or None
+
+
+def links(base_url: str, client_id: int, customer_number: str) -> list[dict[str, str]]:
+    customers_url = f"{base_url}/customer/v1/clients/{client_id}/customers"
+    self_url = f"{customers_url}/{quote(customer_number, safe='')}"
+    search = "/search?page={Page}&perPage={PerPage}&sort={byFieldName}&order={ASC/DESC}"
+    return [
+        {"href": self_url, "rel": "_self", "method": "GET"},
+        {"href": self_url, "rel": "check_customer", "method": "HEAD"},
+        {"href": self_url, "rel": "update_customer", "method": "PUT"},
+        {"href": customers_url + search, "rel": "search_customer_by_field", "method": "POST"},
+    ]
+
+
+def from_customer(customer: Customer, base_url: str) -> dict[str, Any]:
+    """The Horizon representation (spec A.4.2): documented order, absent members omitted."""
+    address = {
+        "addressLine": _address_line(customer),
+        "addressLine2": customer.care_of,
+        "addressLine3": customer.address_line3,
+        "postalCode": customer.postal_code,
+        "postalPlace": customer.postal_place,
+        "countryCode": customer.country_code,
+    }
+    members = {
+        "_links": links(base_url, customer.client_id, customer.customer_number),
+        "customerNumber": customer.customer_number,
+        "type": customer.type,
+        "person": _compact({"firstName": customer.first_name, "lastName": customer.last_name}),
+        "company": _compact(
+            {"name": customer.company_name, "organizationNumber": customer.organization_number}
+        ),
+        "phoneNumber": customer.phone_number,
+        "email": customer.email,
+        "paymentMeans": {"paymentId": customer.payment_id},
+        "address": _compact(address),
+    }
+    return {key: value for key, value in members.items() if value is not None}
+
+
+_COLUMNS: dict[str, SearchColumn] = {
+    name.lower(): name
+    for name in ("clientId", "customerNumber", "name", "ssn", "organizationNumber")  # type: ignore[misc]
+}
+
+
+def _search_column(value: Any) -> Any:
+    return _COLUMNS.get(value.lower(), value) if isinstance(value, str) else value
+
+
+SearchColumnIn = Annotated[SearchColumn, BeforeValidator(_search_column)]
+
+
+class SearchIn(BaseModel):
+    searchValue: Annotated[CleanText, _text(200)]
+    searchColumn: SearchColumnIn
+
+
+class SearchParams(BaseModel):
+    page: int = Field(default=1, ge=1, le=2**31 - 1)
+    perPage: int = Field(default=100, ge=1, le=1000)
+    sort: SearchColumnIn = "customerNumber"
+    order: Annotated[
+        Literal["asc", "desc"], BeforeValidator(lambda v: v.lower() if isinstance(v, str) else v)
+    ] = "desc"
+
+
+_LOOKUP_FIELDS: dict[str, LookupField] = {
+    "phonenumber": "PhoneNumber",
+    "identificationnumber": "IdentificationNumber",
+}
+LookupFieldIn = Annotated[
+    LookupField,
+    BeforeValidator(lambda v: _LOOKUP_FIELDS.get(v.lower(), v) if isinstance(v, str) else v),
+]
+
+
+class LookupSpec(BaseModel):
+    type: LookupFieldIn
+    value: Annotated[CleanText, _text(100, 1)]
+
+
+class LookupIn(BaseModel):
+    """Both request formats of spec A.5.5: ``lookupField``/``lookupValue`` and ``lookup``."""
+
+    lookupField: LookupFieldIn | None = None
+    lookupValue: Annotated[CleanText, _text(100, 1)] | None = None
+    customerNumber: CustomerNumber | None = None
+    individualRiskScore: Annotated[StrictStr, _text(50)] | StrictInt | StrictFloat | None = None
+    lookup: LookupSpec | None = None
+
+    def key(self) -> LookupKey:
+        if self.lookup is not None:
+            return LookupKey(self.lookup.type, self.lookup.value)
+        if self.lookupField is not None and self.lookupValue is not None:
+            return LookupKey(self.lookupField, self.lookupValue)
+        names = ["lookup.type", "lookup.value"]
+        raise CustomerInformationMissing([InvalidParameter(n, "is required") for n in names])
+
+    def risk_score(self) -> str | None:
+        return _risk_score(self.individualRiskScore)
+
+
+class LinkOut(BaseModel):
+    href: str
+    rel: str
+    method: str
+
+
+class PersonOut(BaseModel):
+    firstName: str | None = None
+    lastName: str | None = None
+
+
+class CompanyOut(BaseModel):
+    name: str | None = None
+    organizationNumber: str | None = None
+
+
+class AddressOut(BaseModel):
+    addressLine: str
+    addressLine2: str | None = None
+    addressLine3: str | None = None
+    postalCode: str
+    postalPlace: str
+    countryCode: str
+
+
+class PaymentMeansOut(BaseModel):
+    paymentId: str
+
+
+class CustomerOut(BaseModel):
+    links: list[LinkOut] = Field(alias="_links")
+    customerNumber: str
+    type: Literal["Person", "Company", "Undefined"]
+    person: PersonOut | None = None
+    company: CompanyOut | None = None
+    phoneNumber: str | None = None
+    email: str | None = None
+    paymentMeans: PaymentMeansOut
+    address: AddressOut | None = None
+
+
+class SearchOut(BaseModel):
+    items: list[CustomerOut]
+    total: int

@@ -1,0 +1,118 @@
+"""POST /oauth/token: the OAuth 2.0 client-credentials grant (RFC 6749 section 4.4)."""
+
+import base64
+import binascii
+import json
+from typing import Any
+from urllib.parse import unquote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from customer_registry import auth
+from customer_registry.db import Connection
+from customer_registry.errors import AppError
+
+router = APIRouter(tags=["OAuth"])
+
+_FORM = "application/x-www-form-urlencoded"
+_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+class OAuthError(AppError):
+    """An error of the token endpoint, in the body RFC 6749 section 5.2 prescribes."""
+
+    media_type = "application/json"
+
+    def __init__(self, error: str, description: str, status: int = 400) -> None:
+        self.error = error
+        self.status = status  # type: ignore[misc]
+        super().__init__(description)
+
+    def body(self) -> dict[str, Any]:
+        return {"error": self.error, "error_description": self.message}
+
+    def headers(self) -> dict[str, str]:
+        extra = {"WWW-Authenticate": 'Basic realm="customer-registry"'} if self.status == 401 else {}
+        return {**_NO_STORE, **extra}
+
+
+async def _form_or_json(request: Request) -> dict[str, str]:
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type == _FORM:
+        form = await request.form()
+        return {key: value for key, value in form.items() if isinstance(value, str)}
+    if media_type == "application/json":
+        try:
+            body = json.loads(await request.body())
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise OAuthError("invalid_request", "the request body is not valid JSON") from exc
+        if isinstance(body, dict):
+            return {key: value for key, value in body.items() if isinstance(value, str)}
+        raise OAuthError("invalid_request", "the request body must be a JSON object")
+    raise OAuthError("invalid_request", f"send the token request as {_FORM} or application/json")
+
+
+def _basic_credentials(request: Request) -> tuple[str, str] | None:
+    scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        client_id, _, secret = base64.b64decode(encoded, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise OAuthError("invalid_client", "malformed Basic credentials", 401) from exc
+    return unquote(client_id), unquote(secret)
+
+
+def _client_credentials(request: Request, fields: dict[str, str]) -> tuple[str, str]:
+    basic = _basic_credentials(request)
+    if basic is not None:
+        return basic
+    client_id, secret = fields.get("client_id"), fields.get("client_secret")
+    if not client_id or not secret:
+        raise OAuthError("invalid_request", "client_id and client_secret are required")
+    return client_id, secret
+
+
+_TOKEN_REQUEST_BODY = {
+    "required": True,
+    "content": {
+        media_type: {
+            "schema": {
+                "type": "object",
+                "required": ["grant_type"],
+                "properties": {
+                    "grant_type": {"type": "string", "enum": ["client_credentials"]},
+                    "client_id": {"type": "string"},
+                    "client_secret": {"type": "string"},
+                    "audience": {"type": "string", "example": "https://api.horizonafs.io"},
+                },
+            }
+        }
+        for media_type in (_FORM, "application/json")
+    },
+}
+
+
+@router.post("/oauth/token", openapi_extra={"requestBody": _TOKEN_REQUEST_BODY})
+async def create_token(request: Request, conn: Connection) -> JSONResponse:
+    """Exchange a client id and secret for a bearer access token (client-credentials grant)."""
+    settings = request.app.state.settings
+    fields = await _form_or_json(request)
+    grant_type = fields.get("grant_type")
+    if grant_type != "client_credentials":
+        raise OAuthError("unsupported_grant_type", f"grant_type {grant_type!r} is not supported")
+    audience = fields.get("audience")
+    if audience and audience.rstrip("/") != settings.token_audience.rstrip("/"):
+        raise OAuthError("invalid_target", f"unknown audience {audience!r}")
+    credential_id = await auth.authenticate_client(conn, *_client_credentials(request, fields))
+    if credential_id is None:
+        raise OAuthError("invalid_client", "unknown client or wrong secret", 401)
+    token = await auth.issue_token(conn, settings, credential_id)
+    body = {
+        "access_token": token,
+        "token_type": "Bearer",
+        "expires_in": settings.token_ttl_seconds,
+        "scope": auth.TOKEN_SCOPE,
+    }
+    return JSONResponse(body, headers=_NO_STORE)
