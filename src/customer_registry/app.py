@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from customer_registry import health, oauth
@@ -75,6 +76,14 @@ def _http_error(exc: StarletteHTTPException) -> AppError:
     return error
 
 
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves on this path (Starlette names only the first route's)."""
+    routes: list[APIRoute] = request.app.state.api_routes
+    path = request.url.path
+    methods = {m for route in routes if route.path_regex.match(path) for m in route.methods}
+    return ", ".join(sorted(methods))
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def on_app_error(request: Request, exc: AppError) -> Response:
@@ -87,8 +96,8 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(request: Request, exc: StarletteHTTPException) -> Response:
         response = render(request, _http_error(exc))
-        if allow := (exc.headers or {}).get("Allow"):
-            response.headers["Allow"] = allow
+        if exc.status_code == 405:
+            response.headers["Allow"] = _allowed_methods(request)
         return response
 
     @app.exception_handler(Exception)
@@ -116,6 +125,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.signing_keys = {}
     _install_error_handlers(app)
-    for router in (oauth.router, horizon_router, health.router):
+    routers = (oauth.router, horizon_router, health.router)
+    for router in routers:
         app.include_router(router)
+    app.state.api_routes = [r for router in routers for r in router.routes if isinstance(r, APIRoute)]
     return app

@@ -20,7 +20,7 @@ import jwt
 from fastapi import Depends, Path, Request
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.security import OAuth2
-from sqlalchemy import and_, insert, select
+from sqlalchemy import and_, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from customer_registry.config import Settings
@@ -76,6 +76,16 @@ async def create_credential(
     rows = [{"client_id": c, "credential_id": issued.credential_id} for c in issued.client_ids]
     await conn.execute(insert(credential_clients), rows)
     return issued
+
+
+async def revoke_credential(conn: AsyncConnection, oauth_client_id: str) -> bool:
+    """Revoke a credential: its tokens and subscription key stop working at once."""
+    stmt = (
+        update(credentials)
+        .where(credentials.c.oauth_client_id == oauth_client_id, credentials.c.revoked_at.is_(None))
+        .values(revoked_at=datetime.now(UTC))
+    )
+    return (await conn.execute(stmt)).rowcount == 1
 
 
 async def authenticate_client(

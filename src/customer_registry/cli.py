@@ -2,12 +2,13 @@
 
 import asyncio
 import json
-from collections.abc import Sequence
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
 
 import typer
 import uvicorn
 from rich.console import Console
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from customer_registry import auth, migrations
 from customer_registry.config import Settings
@@ -21,6 +22,7 @@ app = typer.Typer(
 credentials_app = typer.Typer(no_args_is_help=True, help="Manage API credentials.")
 app.add_typer(credentials_app, name="credentials")
 console = Console(stderr=True)
+T = TypeVar("T")
 
 
 def _settings() -> Settings:
@@ -68,13 +70,11 @@ def migrate() -> None:
     console.print(f"Database {_safe_url(settings)} is up to date.")
 
 
-async def _create_credential(
-    settings: Settings, client_ids: Sequence[int], name: str
-) -> auth.IssuedCredential:
+async def _in_transaction(settings: Settings, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
     engine = create_engine(settings)
     try:
         async with engine.begin() as conn:
-            return await auth.create_credential(conn, client_ids, name)
+            return await work(conn)
     finally:
         await engine.dispose()
 
@@ -91,7 +91,9 @@ def create_credential(
     """Create a credential for one or more clients and print its secrets, once."""
     settings = _settings()
     _prepare_database(settings)
-    issued = asyncio.run(_create_credential(settings, client_id, name))
+    issued = asyncio.run(
+        _in_transaction(settings, lambda conn: auth.create_credential(conn, client_id, name))
+    )
     if as_json:
         typer.echo(json.dumps(issued.public()))
         return
@@ -103,6 +105,21 @@ def create_credential(
         f"-d grant_type=client_credentials -d client_id={issued.oauth_client_id} "
         "-d client_secret=<oauthClientSecret>"
     )
+
+
+@credentials_app.command("revoke")
+def revoke_credential(
+    oauth_client_id: Annotated[str, typer.Argument(help="The credential's oauthClientId.")],
+) -> None:
+    """Revoke a credential: its tokens and subscription key stop working at once."""
+    settings = _settings()
+    revoked = asyncio.run(
+        _in_transaction(settings, lambda conn: auth.revoke_credential(conn, oauth_client_id))
+    )
+    if not revoked:
+        console.print(f"[red]error:[/] no active credential {oauth_client_id!r}")
+        raise typer.Exit(1)
+    console.print(f"Credential {oauth_client_id} revoked.")
 
 
 def main() -> None:

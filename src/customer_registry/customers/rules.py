@@ -81,12 +81,23 @@ def national_id_problem(
     """
     if country != "NO":
         return None
-    module = fodselsnummer if customer_type == "Person" else orgnr
+    module, name = (
+        (fodselsnummer, "national identity number")
+        if customer_type == "Person"
+        else (orgnr, "organisation number")
+    )
     try:
         module.validate(value)
     except StdnumError as exc:
-        return f"not a valid Norwegian {module.name}: {exc.message}"
+        return f"not a valid Norwegian {name}: {exc.message}"
     return None
+
+
+def risk_score(value: object) -> object:
+    """Merchants send the score as a string or, in the lookup example, as a number."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError("must be a string or a number")
+    return str(value)
 
 
 def name_key(value: str | None) -> str | None:

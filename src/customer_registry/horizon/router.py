@@ -112,6 +112,6 @@ async def lookup_customer(
         body.key(),
         directory=person_directory(request.app.state.settings.person_directory),
         customer_number=body.customerNumber,
-        individual_risk_score=body.risk_score(),
+        individual_risk_score=body.individualRiskScore,
     )
     return _representation(request, customer, 201 if created else 200)

@@ -4,7 +4,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StrictBool
-from pydantic import StrictFloat, StrictInt, StrictStr, StringConstraints
+from pydantic import StringConstraints
 
 from customer_registry.customers import rules
 from customer_registry.customers.model import Customer, CustomerType, CustomerWrite
@@ -22,6 +22,7 @@ Text20 = Annotated[CleanText, _text(20)]
 Text50 = Annotated[CleanText, _text(50)]
 Text100 = Annotated[CleanText, _text(100)]
 CustomerNumber = Annotated[CleanText, _text(100, 1)]
+RiskScore = Annotated[str, BeforeValidator(rules.risk_score), _text(50)]
 
 _TYPES: dict[Any, CustomerType] = {"person": "Person", "company": "Company", 1: "Person", 2: "Company"}
 
@@ -61,7 +62,7 @@ class CustomerIn(BaseModel):
     email: Annotated[CleanText, _text(255), AfterValidator(rules.email_address)] | None = None
     address: AddressIn
     existingCustomer: StrictBool | None = None
-    individualRiskScore: Annotated[StrictStr, _text(50)] | StrictInt | StrictFloat | None = None
+    individualRiskScore: RiskScore | None = None
 
 
 HORIZON_FIELDS = frozenset(
@@ -97,10 +98,6 @@ def _national_id_problems(body: CustomerIn) -> list[InvalidParameter]:
     return problems
 
 
-def _risk_score(value: str | int | float | None) -> str | None:
-    return None if value is None else str(value)
-
-
 def to_customer(body: CustomerIn, client_id: int, customer_number: str) -> CustomerWrite:
     """The canonical customer a Horizon PUT describes; raises on incomplete data."""
     if missing := _missing_information(body):
@@ -126,7 +123,7 @@ def to_customer(body: CustomerIn, client_id: int, customer_number: str) -> Custo
         postal_place=address.postalPlace,
         country_code=address.countryCode,
         existing_customer=body.existingCustomer,
-        individual_risk_score=_risk_score(body.individualRiskScore),
+        individual_risk_score=body.individualRiskScore,
     )
     return CustomerWrite(customer, HORIZON_FIELDS)
 
@@ -227,7 +224,7 @@ class LookupIn(BaseModel):
     lookupField: LookupFieldIn | None = None
     lookupValue: Annotated[CleanText, _text(100, 1)] | None = None
     customerNumber: CustomerNumber | None = None
-    individualRiskScore: Annotated[StrictStr, _text(50)] | StrictInt | StrictFloat | None = None
+    individualRiskScore: RiskScore | None = None
     lookup: LookupSpec | None = None
 
     def key(self) -> LookupKey:
@@ -237,9 +234,6 @@ class LookupIn(BaseModel):
             return LookupKey(self.lookupField, self.lookupValue)
         names = ["lookup.type", "lookup.value"]
         raise CustomerInformationMissing([InvalidParameter(n, "is required") for n in names])
-
-    def risk_score(self) -> str | None:
-        return _risk_score(self.individualRiskScore)
 
 
 class LinkOut(BaseModel):

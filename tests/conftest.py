@@ -1,0 +1,122 @@
+"""Test harness: the real app over ASGI, on a real SQLite file or the real PostgreSQL.
+
+``TEST_DATABASE_URL`` picks the database. Unset: a fresh SQLite file per run. A PostgreSQL
+URL names the server: each run creates its own database there and drops it afterwards, so
+parallel runs never see each other. Tests isolate themselves further by using a fresh
+client id each.
+"""
+
+import asyncio
+import json
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.engine import make_url
+
+from customer_registry import auth, migrations
+from customer_registry.app import create_app
+from customer_registry.config import Settings
+
+DATA = Path(__file__).parent / "data"
+BASE_URL = "https://registry.test"
+
+
+def load(name: str) -> Any:
+    return json.loads((DATA / name).read_text())
+
+
+async def _admin(url: str, sql: str) -> None:
+    parsed = make_url(url)
+    conn = await asyncpg.connect(
+        host=parsed.host, port=parsed.port, user=parsed.username,
+        password=parsed.password, database=parsed.database,
+    )  # fmt: skip
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    server_url = os.environ.get("TEST_DATABASE_URL")
+    if not server_url or server_url.startswith("sqlite"):
+        url = server_url or f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        migrations.upgrade(url)
+        yield url
+        return
+    name = f"cr_test_{secrets.token_hex(6)}"
+    asyncio.run(_admin(server_url, f'CREATE DATABASE "{name}"'))
+    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        migrations.upgrade(url)
+        yield url
+    finally:
+        asyncio.run(_admin(server_url, f'DROP DATABASE "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, db_pool_size=2)
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    yield application
+    await application.state.engine.dispose()
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as http:
+        yield http
+
+
+def new_client_id() -> int:
+    return secrets.randbelow(2**31 - 2) + 1
+
+
+@pytest.fixture
+def client_id() -> int:
+    return new_client_id()
+
+
+async def create_credential(app: FastAPI, *client_ids: int) -> auth.IssuedCredential:
+    async with app.state.engine.begin() as conn:
+        return await auth.create_credential(conn, client_ids, "test")
+
+
+async def token_for(http: httpx.AsyncClient, issued: auth.IssuedCredential) -> str:
+    response = await http.post(
+        "/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": issued.oauth_client_id,
+            "client_secret": issued.oauth_client_secret,
+        },
+    )
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
+
+
+@pytest.fixture
+async def credential(app: FastAPI, client_id: int) -> auth.IssuedCredential:
+    return await create_credential(app, client_id)
+
+
+@pytest.fixture
+async def horizon(
+    client: httpx.AsyncClient, credential: auth.IssuedCredential
+) -> httpx.AsyncClient:
+    """The test client, authorised for ``client_id`` with a bearer token."""
+    client.headers["Authorization"] = f"Bearer {await token_for(client, credential)}"
+    return client
