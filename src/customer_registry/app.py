@@ -80,7 +80,7 @@ def _allowed_methods(request: Request) -> str:
     """Every method some route serves on this path (Starlette names only the first route's)."""
     routes: list[APIRoute] = request.app.state.api_routes
     path = request.url.path
-    methods = {m for route in routes if route.path_regex.match(path) for m in route.methods}
+    methods = {m for route in routes if route.path_regex.match(path) for m in route.methods or ()}
     return ", ".join(sorted(methods))
 
 
@@ -128,5 +128,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     routers = (oauth.router, horizon_router, health.router)
     for router in routers:
         app.include_router(router)
-    app.state.api_routes = [r for router in routers for r in router.routes if isinstance(r, APIRoute)]
+    app.state.api_routes = [
+        r for router in routers for r in router.routes if isinstance(r, APIRoute)
+    ]
     return app

@@ -33,7 +33,9 @@ class OAuthError(AppError):
         return {"error": self.error, "error_description": self.message}
 
     def headers(self) -> dict[str, str]:
-        extra = {"WWW-Authenticate": 'Basic realm="customer-registry"'} if self.status == 401 else {}
+        extra = (
+            {"WWW-Authenticate": 'Basic realm="customer-registry"'} if self.status == 401 else {}
+        )
         return {**_NO_STORE, **extra}
 
 

@@ -55,9 +55,7 @@ async def test_other_methods_are_405_problems(horizon: httpx.AsyncClient, client
         assert "Allow" in response.headers
 
 
-async def test_delete_lists_the_allowed_methods(
-    horizon: httpx.AsyncClient, client_id: int
-) -> None:
+async def test_delete_lists_the_allowed_methods(horizon: httpx.AsyncClient, client_id: int) -> None:
     response = await horizon.delete(customer_url(client_id, "c1"))
 
     assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "PUT"}

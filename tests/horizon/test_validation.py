@@ -115,9 +115,7 @@ async def test_every_invalid_field_is_named(horizon: httpx.AsyncClient, client_i
     assert sorted(names(response)) == ["address.countryCode", "email", "type"]
 
 
-@pytest.mark.parametrize(
-    "raw", [b"{", b"[]", b"null", b'{"type": "Person",}', b"\xff\xfe"]
-)
+@pytest.mark.parametrize("raw", [b"{", b"[]", b"null", b'{"type": "Person",}', b"\xff\xfe"])
 async def test_malformed_json_is_a_400_problem(
     horizon: httpx.AsyncClient, client_id: int, raw: bytes
 ) -> None:

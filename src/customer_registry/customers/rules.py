@@ -89,7 +89,7 @@ def national_id_problem(
     try:
         module.validate(value)
     except StdnumError as exc:
-        return f"not a valid Norwegian {name}: {exc.message}"
+        return f"not a valid Norwegian {name}: {exc}"
     return None
 
 

@@ -21,12 +21,18 @@ logger = logging.getLogger(__name__)
 
 def _matches(entry: CustomerIn, key: LookupKey) -> bool:
     if key.field == "IdentificationNumber":
-        ids = (entry.person and entry.person.ssn, entry.company and entry.company.organizationNumber)
+        ids = (
+            entry.person and entry.person.ssn,
+            entry.company and entry.company.organizationNumber,
+        )
         return key.value in ids
     if entry.phoneNumber is None:
         return False
     wanted = rules.phone_e164(key.value) or key.value
-    return wanted in (entry.phoneNumber, rules.phone_e164(entry.phoneNumber, entry.address.countryCode))
+    return wanted in (
+        entry.phoneNumber,
+        rules.phone_e164(entry.phoneNumber, entry.address.countryCode),
+    )
 
 
 def _scan(path: Path, key: LookupKey) -> Customer | None:

@@ -16,9 +16,7 @@ from customer_registry.horizon.directory import person_directory
 
 router = APIRouter(prefix="/customer/v1/clients/{clientId}", tags=["Horizon customers"])
 
-CustomerNumber = Annotated[
-    CleanText, Path(alias="customerNumber", min_length=1, max_length=100)
-]
+CustomerNumber = Annotated[CleanText, Path(alias="customerNumber", min_length=1, max_length=100)]
 
 
 def _problem(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -3,12 +3,24 @@
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StrictBool
-from pydantic import StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    StrictBool,
+    StringConstraints,
+)
 
 from customer_registry.customers import rules
-from customer_registry.customers.model import Customer, CustomerType, CustomerWrite
-from customer_registry.customers.model import LookupField, LookupKey, SearchColumn
+from customer_registry.customers.model import (
+    Customer,
+    CustomerType,
+    CustomerWrite,
+    LookupField,
+    LookupKey,
+    SearchColumn,
+)
 from customer_registry.customers.rules import CleanText
 from customer_registry.errors import CustomerInformationMissing, InvalidParameter, RequestInvalid
 
@@ -24,7 +36,12 @@ Text100 = Annotated[CleanText, _text(100)]
 CustomerNumber = Annotated[CleanText, _text(100, 1)]
 RiskScore = Annotated[str, BeforeValidator(rules.risk_score), _text(50)]
 
-_TYPES: dict[Any, CustomerType] = {"person": "Person", "company": "Company", 1: "Person", 2: "Company"}
+_TYPES: dict[Any, CustomerType] = {
+    "person": "Person",
+    "company": "Company",
+    1: "Person",
+    2: "Company",
+}
 
 
 def _customer_type(value: Any) -> Any:
@@ -76,19 +93,21 @@ HORIZON_FIELDS = frozenset(
 
 
 def _missing_information(body: CustomerIn) -> list[InvalidParameter]:
-    required = {
-        "Person": {"person.firstName": body.person and body.person.firstName,
-                   "person.lastName": body.person and body.person.lastName},
-        "Company": {"company.name": body.company and body.company.name},
-    }[body.type]  # fmt: skip
+    person, company = body.person or PersonIn(), body.company or CompanyIn()
+    required: dict[str, str | None] = (
+        {"person.firstName": person.firstName, "person.lastName": person.lastName}
+        if body.type == "Person"
+        else {"company.name": company.name}
+    )
     return [InvalidParameter(name, "is required") for name, value in required.items() if not value]
 
 
 def _national_id_problems(body: CustomerIn) -> list[InvalidParameter]:
     country = body.address.countryCode
-    candidates = (
-        ("person.ssn", body.person and body.person.ssn, "Person"),
-        ("company.organizationNumber", body.company and body.company.organizationNumber, "Company"),
+    person, company = body.person or PersonIn(), body.company or CompanyIn()
+    candidates: tuple[tuple[str, str | None, CustomerType], ...] = (
+        ("person.ssn", person.ssn, "Person"),
+        ("company.organizationNumber", company.organizationNumber, "Company"),
     )
     problems = []
     for name, value, kind in candidates:
@@ -178,7 +197,7 @@ def from_customer(customer: Customer, base_url: str) -> dict[str, Any]:
 
 _COLUMNS: dict[str, SearchColumn] = {
     name.lower(): name
-    for name in ("clientId", "customerNumber", "name", "ssn", "organizationNumber")  # type: ignore[misc]
+    for name in ("clientId", "customerNumber", "name", "ssn", "organizationNumber")
 }
 
 

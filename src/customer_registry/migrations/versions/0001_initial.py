@@ -6,6 +6,7 @@ Create Date: 2026-11-23
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -44,7 +45,7 @@ def _name_key() -> sa.types.TypeEngine[str]:
     return sa.String(200).with_variant(sa.String(200, collation="C"), "postgresql")
 
 
-def _customer_columns() -> list[sa.Column[object]]:
+def _customer_columns() -> list[sa.Column[Any]]:
     return [
         sa.Column("client_id", sa.BigInteger(), nullable=False),
         sa.Column("customer_number", sa.String(100), nullable=False),
@@ -88,9 +89,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("client_id", "credential_id", name="pk_credential_clients"),
     )
-    op.create_index(
-        "ix_credential_clients_credential_id", "credential_clients", ["credential_id"]
-    )
+    op.create_index("ix_credential_clients_credential_id", "credential_clients", ["credential_id"])
     op.create_table(
         "signing_keys",
         sa.Column("kid", sa.String(32), nullable=False),

@@ -1,0 +1,1 @@
+"""Customer Registry: customer master data speaking Riverty's Horizon and Subscriptions APIs."""
