@@ -7,11 +7,11 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from customer_registry import health, oauth
+from customer_registry.body_limit import BodySizeLimit
 from customer_registry.config import Settings
 from customer_registry.db import create_engine
 from customer_registry.errors import (
@@ -20,22 +20,15 @@ from customer_registry.errors import (
     InvalidParameter,
     MethodNotAllowed,
     NotFound,
+    PayloadTooLarge,
     RequestInvalid,
+    render,
 )
 from customer_registry.horizon.router import router as horizon_router
 
 logger = logging.getLogger(__name__)
 
 _LOCATIONS = frozenset({"body", "query", "path", "header"})
-
-
-def render(request: Request, error: AppError) -> Response:
-    headers = error.headers()
-    if request.method == "HEAD":
-        return Response(status_code=error.status, headers=headers)
-    return JSONResponse(
-        error.body(), status_code=error.status, headers=headers, media_type=error.media_type
-    )
 
 
 def _parameter_name(loc: tuple[Any, ...]) -> str:
@@ -65,15 +58,20 @@ def validation_error(exc: RequestValidationError) -> RequestInvalid:
     return kind(list(invalid.values()))
 
 
+_HTTP_ERRORS: dict[int, type[AppError]] = {
+    404: NotFound,
+    405: MethodNotAllowed,
+    413: PayloadTooLarge,
+}
+
+
 def _http_error(exc: StarletteHTTPException) -> AppError:
-    if exc.status_code == 405:
-        error: AppError = MethodNotAllowed("this method is not allowed on this resource")
-    elif exc.status_code == 404:
-        error = NotFound("no such resource")
-    else:
+    kind = _HTTP_ERRORS.get(exc.status_code)
+    if kind is None:
         error = AppError(str(exc.detail))
         error.status = exc.status_code  # type: ignore[misc]
-    return error
+        return error
+    return kind(None if kind is NotFound else str(exc.detail))
 
 
 def _allowed_methods(request: Request) -> str:
@@ -121,6 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Customer master data, wire-compatible with Riverty's customer APIs.",
         lifespan=lifespan,
     )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.state.settings = settings
     app.state.engine = engine
     app.state.signing_keys = {}

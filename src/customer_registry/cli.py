@@ -21,7 +21,7 @@ app = typer.Typer(
 )
 credentials_app = typer.Typer(no_args_is_help=True, help="Manage API credentials.")
 app.add_typer(credentials_app, name="credentials")
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
 
 

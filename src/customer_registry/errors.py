@@ -23,6 +23,9 @@ nothing about its cause.
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
 PROBLEM_JSON = "application/problem+json"
 BUSINESS_ERROR = "BUSINESS_ERROR"
 TECHNICAL_ERROR = "TECHNICAL_ERROR"
@@ -136,3 +139,13 @@ class PayloadTooLarge(BusinessError):
     status = 413
     code = "payload-too-large"
     title = "Request body too large"
+
+
+def render(request: Request, error: AppError) -> Response:
+    """The error as the response its dialect sends; a HEAD response never has a body."""
+    headers = error.headers()
+    if request.method == "HEAD":
+        return Response(status_code=error.status, headers=headers)
+    return JSONResponse(
+        error.body(), status_code=error.status, headers=headers, media_type=error.media_type
+    )

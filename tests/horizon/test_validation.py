@@ -1,4 +1,5 @@
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -151,3 +152,32 @@ async def test_invalid_write_leaves_the_stored_customer_unchanged(
     await put(horizon, client_id, "c1", person(email="broken"))
 
     assert (await horizon.get(customer_url(client_id, "c1"))).json() == stored.json()
+
+
+async def test_body_over_the_limit_is_413_and_stores_nothing(
+    horizon: httpx.AsyncClient, client_id: int
+) -> None:
+    body = person(email="x@y.no", padding="p" * 2_000_000)
+    response = await put(horizon, client_id, "c1", body)
+
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+    assert (await horizon.get(customer_url(client_id, "c1"))).status_code == 404
+
+
+async def test_chunked_body_over_the_limit_is_413(
+    horizon: httpx.AsyncClient, client_id: int
+) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"type": "Person", "padding": "'
+        for _ in range(40):
+            yield b"p" * 65536
+        yield b'"}'
+
+    response = await horizon.put(
+        customer_url(client_id, "c1"),
+        content=chunks(),
+        headers={"Content-Type": "application/json"},
+    )
+
+    assert response.status_code == 413
