@@ -25,6 +25,7 @@ from customer_registry.errors import (
     render,
 )
 from customer_registry.horizon.router import router as horizon_router
+from customer_registry.subscriptions.router import router as subscriptions_router
 
 logger = logging.getLogger(__name__)
 
@@ -124,7 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.signing_keys = {}
     _install_error_handlers(app)
-    routers = (oauth.router, horizon_router, health.router)
+    routers = (oauth.router, horizon_router, subscriptions_router, health.router)
     for router in routers:
         app.include_router(router)
     app.state.api_routes = [

@@ -19,13 +19,13 @@ from typing import Annotated, Any
 import jwt
 from fastapi import Depends, Path, Request
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
-from fastapi.security import OAuth2
+from fastapi.security import APIKeyHeader, OAuth2
 from sqlalchemy import and_, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from customer_registry.config import Settings
 from customer_registry.db import Connection, credential_clients, credentials, signing_keys
-from customer_registry.errors import Forbidden, NotAuthenticated
+from customer_registry.errors import Forbidden, GatewayError, NotAuthenticated
 
 TOKEN_SCOPE = "customer:read customer:write"
 _ALGORITHM = "HS256"
@@ -204,3 +204,47 @@ async def horizon_client(
 
 
 AuthorizedClient = Annotated[int, Depends(horizon_client)]
+
+
+subscription_key_scheme = APIKeyHeader(
+    name="X-Subscription-Key",
+    scheme_name="SubscriptionKey",
+    description="The subscriptionKey printed by `customer-registry credentials create`.",
+    auto_error=False,
+)
+_MISSING_KEY = (
+    "Access denied due to missing subscription key. "
+    "Make sure to include subscription key when making requests to an API."
+)
+_INVALID_KEY = (
+    "Access denied due to invalid subscription key. "
+    "Make sure to provide a valid key for an active subscription."
+)
+
+
+async def subscription_client(
+    conn: Connection, key: Annotated[str | None, Depends(subscription_key_scheme)]
+) -> int:
+    """The one client an unrevoked subscription key covers."""
+    if not key:
+        raise GatewayError(_MISSING_KEY)
+    stmt = (
+        select(credential_clients.c.client_id)
+        .join(credentials, credential_clients.c.credential_id == credentials.c.id)
+        .where(credentials.c.subscription_key_hash == digest(key))
+        .where(credentials.c.revoked_at.is_(None))
+    )
+    client_ids = sorted((await conn.execute(stmt)).scalars())
+    if not client_ids:
+        raise GatewayError(_INVALID_KEY)
+    if len(client_ids) > 1:
+        listed = ", ".join(map(str, client_ids))
+        raise Forbidden(
+            f"this subscription key covers clients {listed}, but a Subscriptions request "
+            "names no client: use the key of a credential created for exactly one client "
+            "(customer-registry credentials create --client-id N)"
+        )
+    return int(client_ids[0])
+
+
+SubscriptionClient = Annotated[int, Depends(subscription_client)]

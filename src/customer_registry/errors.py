@@ -27,6 +27,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 PROBLEM_JSON = "application/problem+json"
+_REASONS = {
+    400: "Invalid request",
+    401: "Missing or invalid credentials",
+    403: "The credential does not cover this client",
+    404: "Not found",
+    409: "Conflict",
+}
 BUSINESS_ERROR = "BUSINESS_ERROR"
 TECHNICAL_ERROR = "TECHNICAL_ERROR"
 
@@ -149,3 +156,11 @@ def render(request: Request, error: AppError) -> Response:
     return JSONResponse(
         error.body(), status_code=error.status, headers=headers, media_type=error.media_type
     )
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries for problem+json errors."""
+    return {
+        status: {"description": _REASONS.get(status, "Error"), "content": {PROBLEM_JSON: {}}}
+        for status in statuses
+    }

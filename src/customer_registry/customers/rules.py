@@ -6,12 +6,13 @@ models attach them to fields, so each problem is reported under the field's JSON
 
 import secrets
 import unicodedata
+from datetime import date, datetime
 from typing import Annotated
 
 import phonenumbers
 import pycountry
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator
+from pydantic import AfterValidator, StringConstraints
 from stdnum import luhn
 from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.no import fodselsnummer, orgnr
@@ -35,6 +36,10 @@ def clean_text(value: str) -> str:
 CleanText = Annotated[str, AfterValidator(clean_text)]
 
 
+def length(max_length: int, min_length: int = 0) -> StringConstraints:
+    return StringConstraints(min_length=min_length, max_length=max_length)
+
+
 def country_code(value: str) -> str:
     code = value.upper()
     if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
@@ -42,7 +47,12 @@ def country_code(value: str) -> str:
     return code
 
 
+CountryCode = Annotated[CleanText, AfterValidator(country_code)]
+
+
 def language_code(value: str) -> str:
+    if not value:
+        return value
     code = value.lower()
     if len(code) != 2 or pycountry.languages.get(alpha_2=code) is None:
         raise ValueError(f"{value!r} is not an ISO 639-1 language code")
@@ -51,10 +61,37 @@ def language_code(value: str) -> str:
 
 def email_address(value: str) -> str:
     """Check e-mail syntax only (no DNS); the address is kept exactly as given."""
+    if not value:
+        return value
     try:
         validate_email(value, check_deliverability=False)
     except EmailNotValidError as exc:
         raise ValueError(str(exc)) from exc
+    return value
+
+
+Email = Annotated[CleanText, AfterValidator(email_address)]
+LanguageCode = Annotated[CleanText, AfterValidator(language_code)]
+
+
+def upper_case(value: object) -> object:
+    """Case-insensitive enumerations: compare in upper case, keep non-strings for the error."""
+    return value.upper() if isinstance(value, str) else value
+
+
+def birth_date(value: object) -> object:
+    """A date; a date-time (as the sibling accounting API sends) is truncated to its date."""
+    if isinstance(value, str) and len(value) > 10 and value[10] in "Tt ":
+        try:
+            return datetime.fromisoformat(value).date()
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a date (YYYY-MM-DD)") from exc
+    return value
+
+
+def past_date(value: date) -> date:
+    if value > date.today():
+        raise ValueError("must not be in the future")
     return value
 
 

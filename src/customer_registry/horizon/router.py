@@ -1,6 +1,6 @@
 """Horizon customer routes: HTTP in, one service call, HTTP out."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -10,17 +10,13 @@ from customer_registry.customers import service
 from customer_registry.customers.model import Customer, SearchQuery
 from customer_registry.customers.rules import CleanText
 from customer_registry.db import Connection
-from customer_registry.errors import PROBLEM_JSON
+from customer_registry.errors import problem_responses
 from customer_registry.horizon import schemas
 from customer_registry.horizon.directory import person_directory
 
 router = APIRouter(prefix="/customer/v1/clients/{clientId}", tags=["Horizon customers"])
 
 CustomerNumber = Annotated[CleanText, Path(alias="customerNumber", min_length=1, max_length=100)]
-
-
-def _problem(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {status: {"content": {PROBLEM_JSON: {}}} for status in statuses}
 
 
 _CUSTOMER = {"model": schemas.CustomerOut, "description": "The customer"}
@@ -38,7 +34,7 @@ def _representation(request: Request, customer: Customer, status: int = 200) -> 
 @router.post(
     "/customers/search",
     response_model=schemas.SearchOut,
-    responses=_problem(400, 401, 403),
+    responses=problem_responses(400, 401, 403),
 )
 async def search_customers(
     request: Request,
@@ -59,7 +55,7 @@ async def search_customers(
 
 @router.put(
     "/customers/{customerNumber}",
-    responses={200: _CUSTOMER, **_problem(400, 401, 403)},
+    responses={200: _CUSTOMER, **problem_responses(400, 401, 403)},
 )
 async def put_customer(
     request: Request,
@@ -75,7 +71,7 @@ async def put_customer(
 
 @router.get(
     "/customers/{customerNumber}",
-    responses={200: _CUSTOMER, **_problem(400, 401, 403, 404)},
+    responses={200: _CUSTOMER, **problem_responses(400, 401, 403, 404)},
 )
 async def get_customer(
     request: Request, conn: Connection, client_id: AuthorizedClient, customer_number: CustomerNumber
@@ -98,7 +94,7 @@ async def check_customer(
 
 @router.post(
     "/lookup/customer",
-    responses={200: _CUSTOMER, 201: _CUSTOMER, **_problem(400, 401, 403, 404, 409)},
+    responses={200: _CUSTOMER, 201: _CUSTOMER, **problem_responses(400, 401, 403, 404, 409)},
 )
 async def lookup_customer(
     request: Request, conn: Connection, client_id: AuthorizedClient, body: schemas.LookupIn

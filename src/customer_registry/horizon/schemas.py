@@ -4,12 +4,10 @@ from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     BeforeValidator,
     Field,
     StrictBool,
-    StringConstraints,
 )
 
 from customer_registry.customers import rules
@@ -21,20 +19,15 @@ from customer_registry.customers.model import (
     LookupKey,
     SearchColumn,
 )
-from customer_registry.customers.rules import CleanText
+from customer_registry.customers.rules import CleanText, CountryCode, Email, length
 from customer_registry.errors import CustomerInformationMissing, InvalidParameter, RequestInvalid
 
-
-def _text(max_length: int, min_length: int = 0) -> Any:
-    return StringConstraints(min_length=min_length, max_length=max_length)
-
-
-Required100 = Annotated[CleanText, _text(100, 1)]
-Text20 = Annotated[CleanText, _text(20)]
-Text50 = Annotated[CleanText, _text(50)]
-Text100 = Annotated[CleanText, _text(100)]
-CustomerNumber = Annotated[CleanText, _text(100, 1)]
-RiskScore = Annotated[str, BeforeValidator(rules.risk_score), _text(50)]
+Required100 = Annotated[CleanText, length(100, 1)]
+Text20 = Annotated[CleanText, length(20)]
+Text50 = Annotated[CleanText, length(50)]
+Text100 = Annotated[CleanText, length(100)]
+CustomerNumber = Annotated[CleanText, length(100, 1)]
+RiskScore = Annotated[str, BeforeValidator(rules.risk_score), length(50)]
 
 _TYPES: dict[Any, CustomerType] = {
     "person": "Person",
@@ -58,7 +51,7 @@ class PersonIn(BaseModel):
 
 
 class CompanyIn(BaseModel):
-    name: Annotated[CleanText, _text(140)] | None = None
+    name: Annotated[CleanText, length(140)] | None = None
     organizationNumber: Text20 | None = None
 
 
@@ -66,9 +59,9 @@ class AddressIn(BaseModel):
     addressLine: Required100
     addressLine2: Text100 | None = None
     addressLine3: Text100 | None = None
-    postalCode: Annotated[CleanText, _text(10, 1)]
+    postalCode: Annotated[CleanText, length(10, 1)]
     postalPlace: Required100
-    countryCode: Annotated[CleanText, AfterValidator(rules.country_code)]
+    countryCode: CountryCode
 
 
 class CustomerIn(BaseModel):
@@ -76,7 +69,7 @@ class CustomerIn(BaseModel):
     person: PersonIn | None = None
     company: CompanyIn | None = None
     phoneNumber: Text20 | None = None
-    email: Annotated[CleanText, _text(255), AfterValidator(rules.email_address)] | None = None
+    email: Annotated[Email, length(255)] | None = None
     address: AddressIn
     existingCustomer: StrictBool | None = None
     individualRiskScore: RiskScore | None = None
@@ -209,7 +202,7 @@ SearchColumnIn = Annotated[SearchColumn, BeforeValidator(_search_column)]
 
 
 class SearchIn(BaseModel):
-    searchValue: Annotated[CleanText, _text(200)]
+    searchValue: Annotated[CleanText, length(200)]
     searchColumn: SearchColumnIn
 
 
@@ -234,14 +227,14 @@ LookupFieldIn = Annotated[
 
 class LookupSpec(BaseModel):
     type: LookupFieldIn
-    value: Annotated[CleanText, _text(100, 1)]
+    value: Annotated[CleanText, length(100, 1)]
 
 
 class LookupIn(BaseModel):
     """Both request formats of spec A.5.5: ``lookupField``/``lookupValue`` and ``lookup``."""
 
     lookupField: LookupFieldIn | None = None
-    lookupValue: Annotated[CleanText, _text(100, 1)] | None = None
+    lookupValue: Annotated[CleanText, length(100, 1)] | None = None
     customerNumber: CustomerNumber | None = None
     individualRiskScore: RiskScore | None = None
     lookup: LookupSpec | None = None

@@ -1,0 +1,1 @@
+"""The Subscriptions customer API dialect (spec part B)."""

@@ -1,0 +1,63 @@
+"""Subscriptions customer routes: HTTP in, one service call, HTTP out."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path
+from fastapi.responses import JSONResponse
+
+from customer_registry.auth import SubscriptionClient
+from customer_registry.customers import service
+from customer_registry.customers.rules import CleanText
+from customer_registry.db import Connection
+from customer_registry.errors import problem_responses
+from customer_registry.subscriptions import schemas
+
+router = APIRouter(prefix="/subscriptions/v1/customers", tags=["Subscriptions customers"])
+
+CustomerNumber = Annotated[CleanText, Path(alias="customerNumber", min_length=1, max_length=100)]
+_GATEWAY_401 = {
+    "description": "Missing or invalid subscription key",
+    "content": {
+        "application/json": {
+            "example": {
+                "statusCode": 401,
+                "message": "Access denied due to missing subscription key. Make sure to "
+                "include subscription key when making requests to an API.",
+            }
+        }
+    },
+}
+
+
+def _responses(model: type[Any], *statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {200: {"model": model}, **problem_responses(*statuses), 401: _GATEWAY_401}
+
+
+@router.post("", responses=_responses(schemas.SignUpOut, 400, 403))
+async def create_customer(
+    conn: Connection, client_id: SubscriptionClient, body: schemas.CustomerRequest
+) -> JSONResponse:
+    """Create the customer, or update it when the client already has that customer number."""
+    customer = await service.upsert(conn, schemas.to_customer(body, client_id))
+    return JSONResponse(schemas.sign_up(customer))
+
+
+@router.put("/{customerNumber}", responses=_responses(schemas.SignUpOut, 400, 403, 404))
+async def update_customer(
+    conn: Connection,
+    client_id: SubscriptionClient,
+    customer_number: CustomerNumber,
+    body: schemas.CustomerRequest,
+) -> JSONResponse:
+    """Update an existing customer, including its payment registration and address."""
+    write = schemas.to_customer(body, client_id, path_number=customer_number)
+    return JSONResponse(schemas.sign_up(await service.update(conn, write)))
+
+
+@router.get("/{customerNumber}", responses=_responses(schemas.CustomerOut, 400, 403, 404))
+async def get_customer(
+    conn: Connection, client_id: SubscriptionClient, customer_number: CustomerNumber
+) -> JSONResponse:
+    """Get the customer with the given (merchant's) customer number."""
+    customer = await service.get(conn, client_id, customer_number)
+    return JSONResponse(schemas.from_customer(customer))
