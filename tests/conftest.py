@@ -32,7 +32,7 @@ def load(name: str) -> Any:
     return json.loads((DATA / name).read_text())
 
 
-async def _admin(url: str, sql: str) -> None:
+async def admin(url: str, sql: str) -> None:
     parsed = make_url(url)
     conn = await asyncpg.connect(
         host=parsed.host, port=parsed.port, user=parsed.username,
@@ -53,13 +53,13 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
         return
     name = f"cr_test_{secrets.token_hex(6)}"
-    asyncio.run(_admin(server_url, f'CREATE DATABASE "{name}"'))
+    asyncio.run(admin(server_url, f'CREATE DATABASE "{name}"'))
     url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
     try:
         migrations.upgrade(url)
         yield url
     finally:
-        asyncio.run(_admin(server_url, f'DROP DATABASE "{name}" WITH (FORCE)'))
+        asyncio.run(admin(server_url, f'DROP DATABASE "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ Validators raise ``ValueError`` with a message meant for the client; the dialect
 models attach them to fields, so each problem is reported under the field's JSON path.
 """
 
+import re
 import secrets
 import unicodedata
 from datetime import date, datetime
@@ -95,9 +96,14 @@ def past_date(value: date) -> date:
     return value
 
 
+_EXTENSION = re.compile(r"\s*(?:x|ext\.?)\s*\d+\s*$", re.IGNORECASE)
+_LETTERS = re.compile(r"[^\W\d_]")
+
+
 def phone_e164(raw: str | None, country: str | None = None) -> str | None:
     """E.164 form of a phone number where it can be parsed, else None."""
-    if not raw:
+    if not raw or _LETTERS.search(_EXTENSION.sub("", raw)):
+        # phonenumbers reads letters as keypad digits; here they are masks ("+37258774XXX").
         return None
     try:
         number = phonenumbers.parse(raw, country)
