@@ -14,6 +14,7 @@ involved. The tree::
     ├── NotFound                404   (customers/errors.py: CustomerNotFound)
     ├── MethodNotAllowed        405
     ├── Conflict                409   (customers/errors.py: CustomerNumberTaken)
+    ├── PreconditionFailed      412   If-Match / If-None-Match do not hold
     └── PayloadTooLarge         413
 
 Anything else that escapes a handler is rendered as a 500 ``TECHNICAL_ERROR`` that reveals
@@ -33,6 +34,7 @@ _REASONS = {
     403: "The credential does not cover this client",
     404: "Not found",
     409: "Conflict",
+    412: "The customer is not in the expected version",
 }
 BUSINESS_ERROR = "BUSINESS_ERROR"
 TECHNICAL_ERROR = "TECHNICAL_ERROR"
@@ -140,6 +142,12 @@ class Conflict(BusinessError):
     status = 409
     code = "conflict"
     title = "Conflict"
+
+
+class PreconditionFailed(BusinessError):
+    status = 412
+    code = "precondition-failed"
+    title = "Precondition failed"
 
 
 class PayloadTooLarge(BusinessError):

@@ -1,6 +1,6 @@
 """Errors of the customer domain."""
 
-from customer_registry.errors import Conflict, NotFound
+from customer_registry.errors import Conflict, NotFound, PreconditionFailed
 
 
 class CustomerNotFound(NotFound):
@@ -28,3 +28,14 @@ class PersonNotFound(NotFound):
 
     def __init__(self, field: str) -> None:
         super().__init__(f"no customer or directory entry matches the given {field}")
+
+
+class CustomerChanged(PreconditionFailed):
+    code = "customer-changed"
+    title = "Customer changed"
+
+    def __init__(self, client_id: int, customer_number: str) -> None:
+        super().__init__(
+            f"customer {customer_number!r} of client {client_id} is not in the version the "
+            "request expects (If-Match / If-None-Match): read it again and retry"
+        )

@@ -92,3 +92,23 @@ LookupField = Literal["PhoneNumber", "IdentificationNumber"]
 class LookupKey:
     field: LookupField
     value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """What a write expects of the stored customer (HTTP If-Match / If-None-Match: *).
+
+    ``versions``: the write applies only to a stored customer at one of these versions;
+    ``any_version``: only to a stored customer; ``create_only``: only when none is stored.
+    """
+
+    versions: frozenset[int] | None = None
+    any_version: bool = False
+    create_only: bool = False
+
+    @property
+    def needs_existing(self) -> bool:
+        return self.any_version or self.versions is not None
+
+
+UNCONDITIONAL = Condition()

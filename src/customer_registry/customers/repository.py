@@ -107,9 +107,16 @@ async def insert_new(conn: AsyncConnection, values: Values) -> Customer | None:
 
 
 async def update_existing(
-    conn: AsyncConnection, client_id: int, customer_number: str, values: Values
+    conn: AsyncConnection,
+    client_id: int,
+    customer_number: str,
+    values: Values,
+    versions: frozenset[int] | None = None,
 ) -> Customer | None:
-    """Update the given columns of a stored customer; None when there is none."""
+    """Update the given columns of a stored customer (at one of ``versions``, if given).
+
+    None when there is no such customer.
+    """
     changes = {name: value for name, value in values.items() if name != "updated_at"}
     changed = _changed(changes, lambda name: literal(changes[name], _c[name].type))
     stmt = (
@@ -118,6 +125,8 @@ async def update_existing(
         .values({**changes, **_versioned(changed, values["updated_at"])})
         .returning(*_RETURNING)
     )
+    if versions is not None:
+        stmt = stmt.where(_c.version.in_(versions))
     row = (await conn.execute(stmt)).one_or_none()
     return None if row is None else _customer(row)
 

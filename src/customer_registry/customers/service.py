@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from customer_registry.customers import repository, rules
 from customer_registry.customers.errors import (
+    CustomerChanged,
     CustomerNotFound,
     CustomerNumberTaken,
     PersonNotFound,
@@ -16,6 +17,8 @@ from customer_registry.customers.errors import (
 from customer_registry.customers.model import (
     CUSTOMER_FIELDS,
     STORE_FIELDS,
+    UNCONDITIONAL,
+    Condition,
     Customer,
     CustomerWrite,
     LookupKey,
@@ -38,23 +41,36 @@ def _update_columns(write: CustomerWrite) -> list[str]:
     return sorted(write.owned | rules.derived_columns(write.customer, write.owned).keys())
 
 
-async def upsert(conn: AsyncConnection, write: CustomerWrite) -> Customer:
+async def upsert(
+    conn: AsyncConnection, write: CustomerWrite, condition: Condition = UNCONDITIONAL
+) -> Customer:
     """Create the customer, or replace the fields the write owns."""
+    if condition.needs_existing:
+        return await update(conn, write, condition)
     values = _insert_values(write.customer)
-    return await repository.upsert(conn, values, _update_columns(write))
+    if not condition.create_only:
+        return await repository.upsert(conn, values, _update_columns(write))
+    created = await repository.insert_new(conn, values)
+    if created is None:
+        raise CustomerChanged(write.customer.client_id, write.customer.customer_number)
+    return created
 
 
-async def update(conn: AsyncConnection, write: CustomerWrite) -> Customer:
+async def update(
+    conn: AsyncConnection, write: CustomerWrite, condition: Condition = UNCONDITIONAL
+) -> Customer:
     """Replace the fields the write owns of an existing customer."""
     customer = write.customer
     values = _insert_values(customer)
     changes = {name: values[name] for name in [*_update_columns(write), "updated_at"]}
     updated = await repository.update_existing(
-        conn, customer.client_id, customer.customer_number, changes
+        conn, customer.client_id, customer.customer_number, changes, condition.versions
     )
-    if updated is None:
-        raise CustomerNotFound(customer.client_id, customer.customer_number)
-    return updated
+    if updated is not None:
+        return updated
+    if condition.needs_existing:
+        raise CustomerChanged(customer.client_id, customer.customer_number)
+    raise CustomerNotFound(customer.client_id, customer.customer_number)
 
 
 async def get(conn: AsyncConnection, client_id: int, customer_number: str) -> Customer:

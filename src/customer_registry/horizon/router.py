@@ -2,10 +2,11 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from customer_registry.auth import AuthorizedClient
+from customer_registry.conditional import etag, not_modified, unchanged, write_condition
 from customer_registry.customers import service
 from customer_registry.customers.model import Customer, SearchQuery
 from customer_registry.customers.rules import CleanText
@@ -19,7 +20,17 @@ router = APIRouter(prefix="/customer/v1/clients/{clientId}", tags=["Horizon cust
 CustomerNumber = Annotated[CleanText, Path(alias="customerNumber", min_length=1, max_length=100)]
 
 
-_CUSTOMER = {"model": schemas.CustomerOut, "description": "The customer"}
+_CUSTOMER = {
+    "model": schemas.CustomerOut,
+    "description": "The customer; the ETag header carries its version",
+}
+_NOT_MODIFIED = {"description": "The customer is still in the version If-None-Match names"}
+IfMatch = Annotated[
+    str | None, Header(description="Write only if the customer is at one of these ETags")
+]
+IfNoneMatch = Annotated[
+    str | None, Header(description="GET: 304 if unchanged. PUT with *: create only")
+]
 
 
 def _base_url(request: Request) -> str:
@@ -28,7 +39,8 @@ def _base_url(request: Request) -> str:
 
 
 def _representation(request: Request, customer: Customer, status: int = 200) -> JSONResponse:
-    return JSONResponse(schemas.from_customer(customer, _base_url(request)), status_code=status)
+    body = schemas.from_customer(customer, _base_url(request))
+    return JSONResponse(body, status_code=status, headers={"ETag": etag(customer.version)})
 
 
 @router.post(
@@ -55,7 +67,7 @@ async def search_customers(
 
 @router.put(
     "/customers/{customerNumber}",
-    responses={200: _CUSTOMER, **problem_responses(400, 401, 403)},
+    responses={200: _CUSTOMER, **problem_responses(400, 401, 403, 412)},
 )
 async def put_customer(
     request: Request,
@@ -63,21 +75,31 @@ async def put_customer(
     client_id: AuthorizedClient,
     customer_number: CustomerNumber,
     body: schemas.CustomerIn,
+    if_match: IfMatch = None,
+    if_none_match: IfNoneMatch = None,
 ) -> JSONResponse:
     """Create the customer, or replace its data when the number is already known."""
     write = schemas.to_customer(body, client_id, customer_number)
-    return _representation(request, await service.upsert(conn, write))
+    condition = write_condition(if_match, if_none_match)
+    return _representation(request, await service.upsert(conn, write, condition))
 
 
 @router.get(
     "/customers/{customerNumber}",
-    responses={200: _CUSTOMER, **problem_responses(400, 401, 403, 404)},
+    responses={200: _CUSTOMER, 304: _NOT_MODIFIED, **problem_responses(400, 401, 403, 404)},
 )
 async def get_customer(
-    request: Request, conn: Connection, client_id: AuthorizedClient, customer_number: CustomerNumber
-) -> JSONResponse:
+    request: Request,
+    conn: Connection,
+    client_id: AuthorizedClient,
+    customer_number: CustomerNumber,
+    if_none_match: IfNoneMatch = None,
+) -> Response:
     """Get the customer with the given number."""
-    return _representation(request, await service.get(conn, client_id, customer_number))
+    customer = await service.get(conn, client_id, customer_number)
+    if not_modified(if_none_match, customer.version):
+        return unchanged(customer.version)
+    return _representation(request, customer)
 
 
 @router.head(

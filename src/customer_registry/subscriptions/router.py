@@ -2,10 +2,11 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Header, Path, Response
 from fastapi.responses import JSONResponse
 
 from customer_registry.auth import SubscriptionClient
+from customer_registry.conditional import etag, not_modified, unchanged, write_condition
 from customer_registry.customers import service
 from customer_registry.customers.rules import CleanText
 from customer_registry.db import Connection
@@ -33,31 +34,45 @@ def _responses(model: type[Any], *statuses: int) -> dict[int | str, dict[str, An
     return {200: {"model": model}, **problem_responses(*statuses), 401: _GATEWAY_401}
 
 
+def _answer(body: dict[str, Any], version: int) -> JSONResponse:
+    return JSONResponse(body, headers={"ETag": etag(version)})
+
+
 @router.post("", responses=_responses(schemas.SignUpOut, 400, 403))
 async def create_customer(
     conn: Connection, client_id: SubscriptionClient, body: schemas.CustomerRequest
 ) -> JSONResponse:
     """Create the customer, or update it when the client already has that customer number."""
     customer = await service.upsert(conn, schemas.to_customer(body, client_id))
-    return JSONResponse(schemas.sign_up(customer))
+    return _answer(schemas.sign_up(customer), customer.version)
 
 
-@router.put("/{customerNumber}", responses=_responses(schemas.SignUpOut, 400, 403, 404))
+@router.put("/{customerNumber}", responses=_responses(schemas.SignUpOut, 400, 403, 404, 412))
 async def update_customer(
     conn: Connection,
     client_id: SubscriptionClient,
     customer_number: CustomerNumber,
     body: schemas.CustomerRequest,
+    if_match: Annotated[str | None, Header(description="Update only at these ETags")] = None,
 ) -> JSONResponse:
     """Update an existing customer, including its payment registration and address."""
     write = schemas.to_customer(body, client_id, path_number=customer_number)
-    return JSONResponse(schemas.sign_up(await service.update(conn, write)))
+    customer = await service.update(conn, write, write_condition(if_match, None))
+    return _answer(schemas.sign_up(customer), customer.version)
 
 
-@router.get("/{customerNumber}", responses=_responses(schemas.CustomerOut, 400, 403, 404))
+@router.get(
+    "/{customerNumber}",
+    responses={**_responses(schemas.CustomerOut, 400, 403, 404), 304: {"description": "Unchanged"}},
+)
 async def get_customer(
-    conn: Connection, client_id: SubscriptionClient, customer_number: CustomerNumber
-) -> JSONResponse:
+    conn: Connection,
+    client_id: SubscriptionClient,
+    customer_number: CustomerNumber,
+    if_none_match: Annotated[str | None, Header(description="304 if unchanged")] = None,
+) -> Response:
     """Get the customer with the given (merchant's) customer number."""
     customer = await service.get(conn, client_id, customer_number)
-    return JSONResponse(schemas.from_customer(customer))
+    if not_modified(if_none_match, customer.version):
+        return unchanged(customer.version)
+    return _answer(schemas.from_customer(customer), customer.version)
