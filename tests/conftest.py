@@ -45,26 +45,32 @@ async def admin(url: str, sql: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One key file for the session: every app of the run shares the database."""
+    return tmp_path_factory.mktemp("keys") / "test.key"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory, key_file: Path) -> Iterator[str]:
     server_url = os.environ.get("TEST_DATABASE_URL")
     if not server_url or server_url.startswith("sqlite"):
         url = server_url or f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
-        migrations.upgrade(url)
+        migrations.upgrade(url, key_file=key_file)
         yield url
         return
     name = f"cr_test_{secrets.token_hex(6)}"
     asyncio.run(admin(server_url, f'CREATE DATABASE "{name}"'))
     url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
     try:
-        migrations.upgrade(url)
+        migrations.upgrade(url, key_file=key_file)
         yield url
     finally:
         asyncio.run(admin(server_url, f'DROP DATABASE "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, db_pool_size=2)
+def settings(database_url: str, key_file: Path) -> Settings:
+    return Settings(database_url=database_url, key_file=key_file, db_pool_size=2)
 
 
 @pytest.fixture

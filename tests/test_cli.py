@@ -20,8 +20,11 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def env(database_url: str) -> dict[str, str]:
-    return {"CUSTOMER_REGISTRY_DATABASE_URL": database_url}
+def env(database_url: str, key_file: Path) -> dict[str, str]:
+    return {
+        "CUSTOMER_REGISTRY_DATABASE_URL": database_url,
+        "CUSTOMER_REGISTRY_KEY_FILE": str(key_file),
+    }
 
 
 async def test_created_credential_gets_a_token(

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection, inspect
+from sqlalchemy import Connection, inspect, text
 
 from customer_registry import migrations
 from customer_registry.config import Settings
@@ -44,20 +44,54 @@ def _inspect(url: str) -> tuple[set[str], list[object]]:
     return asyncio.run(main())
 
 
-def test_upgrade_builds_the_declared_schema(empty_database: str) -> None:
-    migrations.upgrade(empty_database)
+def test_upgrade_builds_the_declared_schema(empty_database: str, key_file: Path) -> None:
+    migrations.upgrade(empty_database, key_file=key_file)
 
     tables, differences = _inspect(empty_database)
 
-    assert {"customers", "credentials", "credential_clients", "signing_keys"} <= tables
+    assert {"customers", "customer_history", "credentials", "signing_keys"} <= tables
     assert differences == []
 
 
-def test_downgrade_to_base_and_upgrade_again(empty_database: str) -> None:
-    migrations.upgrade(empty_database)
-    migrations.downgrade(empty_database, "base")
+def test_downgrade_to_base_and_upgrade_again(empty_database: str, key_file: Path) -> None:
+    migrations.upgrade(empty_database, key_file=key_file)
+    migrations.downgrade(empty_database, "base", key_file=key_file)
     tables, _ = _inspect(empty_database)
     assert tables <= {"alembic_version"}
 
-    migrations.upgrade(empty_database)
+    migrations.upgrade(empty_database, key_file=key_file)
     assert "customers" in _inspect(empty_database)[0]
+
+
+def test_upgrade_encrypts_personal_data_stored_before_and_downgrade_restores_it(
+    empty_database: str, key_file: Path
+) -> None:
+    migrations.upgrade(empty_database, "0001", key_file=key_file)
+    row = (
+        "INSERT INTO customers (client_id, customer_number, version, type, ssn, birth_date,"
+        " payment_id, internal_number, sign_up_id, created_at, updated_at) VALUES (1, 'old', 1,"
+        " 'Person', '02016126007', '1984-11-11', '1', '100000000', 1, '2026-01-01', '2026-01-01')"
+    )
+    _execute(empty_database, row)
+
+    migrations.upgrade(empty_database, key_file=key_file)
+    sealed = _execute(empty_database, "SELECT ssn, birth_date, ssn_index FROM customers")
+    migrations.downgrade(empty_database, "0001", key_file=key_file)
+    restored = _execute(empty_database, "SELECT ssn, CAST(birth_date AS TEXT) FROM customers")
+
+    assert "02016126007" not in str(sealed)
+    assert sealed[0][2] is not None
+    assert restored == [("02016126007", "1984-11-11")]
+
+
+def _execute(url: str, sql: str) -> list[tuple[object, ...]]:
+    async def main() -> list[tuple[object, ...]]:
+        engine = create_engine(Settings(database_url=url))
+        try:
+            async with engine.begin() as conn:
+                result = await conn.execute(text(sql))
+                return [tuple(r) for r in result.all()] if result.returns_rows else []
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(main())

@@ -1,16 +1,16 @@
 """The ASGI application: settings, engine, routers and error rendering."""
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import structlog
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from customer_registry import health, oauth
+from customer_registry import health, logs, metrics, oauth
 from customer_registry.body_limit import BodySizeLimit
 from customer_registry.config import Settings
 from customer_registry.db import create_engine
@@ -25,9 +25,12 @@ from customer_registry.errors import (
     render,
 )
 from customer_registry.horizon.router import router as horizon_router
+from customer_registry.observability import RequestObservability, echo_request_id
+from customer_registry.registry.router import router as registry_router
 from customer_registry.subscriptions.router import router as subscriptions_router
+from customer_registry.vault import Vault
 
-logger = logging.getLogger(__name__)
+logger = structlog.get_logger(__name__)
 
 _LOCATIONS = frozenset({"body", "query", "path", "header"})
 
@@ -101,12 +104,16 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> Response:
-        logger.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
-        return render(request, AppError("the request could not be processed; retry later"))
+        # No path (customer numbers) and no message (values): logs.safe_exception renders it.
+        logger.error("unhandled exception", exc_info=exc)
+        response = render(request, AppError("the request could not be processed; retry later"))
+        echo_request_id(request, response)
+        return response
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    logs.configure(settings)
     engine = create_engine(settings)
 
     @asynccontextmanager
@@ -120,12 +127,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Customer master data, wire-compatible with Riverty's customer APIs.",
         lifespan=lifespan,
     )
+    app.state.metrics = metrics.Metrics(engine)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # Outermost: a refused body, too, gets a request id, an access line and a count.
+    app.add_middleware(RequestObservability, metrics=app.state.metrics)
     app.state.settings = settings
     app.state.engine = engine
+    app.state.vault = Vault.open(settings.key_file)
     app.state.signing_keys = {}
     _install_error_handlers(app)
-    routers = (oauth.router, horizon_router, subscriptions_router, health.router)
+    routers = (
+        oauth.router,
+        horizon_router,
+        subscriptions_router,
+        registry_router,
+        health.router,
+        metrics.router,
+    )
     for router in routers:
         app.include_router(router)
     app.state.api_routes = [

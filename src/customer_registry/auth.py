@@ -24,6 +24,7 @@ from sqlalchemy import and_, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from customer_registry.config import Settings
+from customer_registry.customers.model import Audit
 from customer_registry.db import Connection, credential_clients, credentials, signing_keys
 from customer_registry.errors import Forbidden, GatewayError, NotAuthenticated
 
@@ -178,13 +179,25 @@ def _bearer_token(authorization: str | None) -> str:
     return token.strip()
 
 
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """An authenticated caller: the client it acts for and the credential it showed."""
+
+    client_id: int
+    credential_id: str
+
+    def audit(self, request: Request, dialect: str) -> Audit:
+        request_id = request.headers.get("x-request-id")
+        return Audit(dialect, self.credential_id, request_id[:128] if request_id else None)
+
+
 async def horizon_client(
     request: Request,
     conn: Connection,
     authorization: Annotated[str | None, Depends(oauth2_scheme)],
     client_id: Annotated[int, Path(alias="clientId", ge=1, le=MAX_CLIENT_ID)],
-) -> int:
-    """The path's client id, once the bearer token is shown to cover it."""
+) -> Principal:
+    """The path's client, once the bearer token is shown to cover it."""
     credential_id = await _token_subject(request, conn, _bearer_token(authorization))
     covers = and_(
         credential_clients.c.credential_id == credentials.c.id,
@@ -200,10 +213,10 @@ async def horizon_client(
         raise NotAuthenticated("the credential behind this access token has been revoked")
     if row.client_id is None:
         raise Forbidden(f"this credential does not cover client {client_id}")
-    return client_id
+    return Principal(client_id, credential_id)
 
 
-AuthorizedClient = Annotated[int, Depends(horizon_client)]
+BearerPrincipal = Annotated[Principal, Depends(horizon_client)]
 
 
 subscription_key_scheme = APIKeyHeader(
@@ -224,17 +237,18 @@ _INVALID_KEY = (
 
 async def subscription_client(
     conn: Connection, key: Annotated[str | None, Depends(subscription_key_scheme)]
-) -> int:
+) -> Principal:
     """The one client an unrevoked subscription key covers."""
     if not key:
         raise GatewayError(_MISSING_KEY)
     stmt = (
-        select(credential_clients.c.client_id)
+        select(credential_clients.c.client_id, credentials.c.id)
         .join(credentials, credential_clients.c.credential_id == credentials.c.id)
         .where(credentials.c.subscription_key_hash == digest(key))
         .where(credentials.c.revoked_at.is_(None))
     )
-    client_ids = sorted((await conn.execute(stmt)).scalars())
+    rows = (await conn.execute(stmt)).all()
+    client_ids = sorted(row.client_id for row in rows)
     if not client_ids:
         raise GatewayError(_INVALID_KEY)
     if len(client_ids) > 1:
@@ -244,7 +258,7 @@ async def subscription_client(
             "names no client: use the key of a credential created for exactly one client "
             "(customer-registry credentials create --client-id N)"
         )
-    return int(client_ids[0])
+    return Principal(int(client_ids[0]), str(rows[0].id))
 
 
-SubscriptionClient = Annotated[int, Depends(subscription_client)]
+SubscriptionPrincipal = Annotated[Principal, Depends(subscription_client)]

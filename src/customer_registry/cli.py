@@ -2,15 +2,19 @@
 
 import asyncio
 import json
+import os
+import shutil
+import tempfile
 from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from pathlib import Path
+from typing import Annotated, Literal, TypeVar
 
 import typer
 import uvicorn
 from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from customer_registry import auth, migrations
+from customer_registry import auth, logs, migrations
 from customer_registry.config import Settings
 from customer_registry.db import create_engine, database_url
 from customer_registry.errors import ConfigurationError
@@ -31,7 +35,31 @@ def _settings() -> Settings:
 
 def _prepare_database(settings: Settings) -> None:
     if settings.migrate_on_start:
-        migrations.upgrade(settings.database_url)
+        migrations.upgrade(settings.database_url, key_file=settings.key_file)
+
+
+def _metrics_directory(workers: int) -> Path | None:
+    """Give the workers one empty directory for their metric files; return it if we made it.
+
+    prometheus-client reads PROMETHEUS_MULTIPROC_DIR when imported, so it must be in the
+    environment before the workers start; files left by an earlier run would add their
+    counts to this run's.
+    """
+    configured = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if configured:
+        directory = Path(configured)
+        directory.mkdir(parents=True, exist_ok=True)
+        for stale in directory.glob("*.db"):
+            stale.unlink()
+        return None
+    if workers == 1:
+        return None
+    created = tempfile.mkdtemp(prefix="customer-registry-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = created
+    return Path(created)
+
+
+LogFormat = Literal["json", "console"]
 
 
 @app.command()
@@ -39,23 +67,40 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    log_format: Annotated[
+        LogFormat | None,
+        typer.Option(help="Log lines as JSON or for people [default: JSON unless a terminal]."),
+    ] = None,
 ) -> None:
     """Start the API server (migrating the database first unless told not to)."""
+    if log_format is not None:
+        # Through the environment: each worker process builds its own Settings.
+        os.environ["CUSTOMER_REGISTRY_LOG_FORMAT"] = log_format
     settings = _settings()
+    logs.configure(settings)
     _prepare_database(settings)
     base = settings.public_url or f"http://{host}:{port}"
     console.print(f"Customer Registry on [bold]{base}[/] (database: {_safe_url(settings)})")
     console.print(f"  API docs:   {base}/docs")
     console.print("  Credential: customer-registry credentials create --client-id 1234")
-    uvicorn.run(
-        "customer_registry.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        proxy_headers=True,
-        log_level="warning",
-    )
+    created = _metrics_directory(workers)
+    try:
+        uvicorn.run(
+            "customer_registry.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            proxy_headers=True,
+            log_level="warning",
+            # Ours instead of uvicorn's: its access line has the path (customer numbers), its
+            # tracebacks the exception message (values).
+            log_config=None,
+            access_log=False,
+        )
+    finally:
+        if created is not None:
+            shutil.rmtree(created, ignore_errors=True)
 
 
 def _safe_url(settings: Settings) -> str:
@@ -66,7 +111,7 @@ def _safe_url(settings: Settings) -> str:
 def migrate() -> None:
     """Apply database migrations up to the newest version."""
     settings = _settings()
-    migrations.upgrade(settings.database_url)
+    migrations.upgrade(settings.database_url, key_file=settings.key_file)
     console.print(f"Database {_safe_url(settings)} is up to date.")
 
 

@@ -1,8 +1,9 @@
 """Settings: one class, environment variables prefixed CUSTOMER_REGISTRY_."""
 
 from pathlib import Path
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./customer-registry.db"
@@ -15,7 +16,16 @@ class Settings(BaseSettings):
     public_url: str | None = None
     token_audience: str = "https://api.horizonafs.io"
     token_ttl_seconds: int = Field(default=86400, ge=60, le=31 * 86400)
+    key_file: Path = Path("customer-registry.key")
     person_directory: Path | None = None
     migrate_on_start: bool = True
     db_pool_size: int = Field(default=10, ge=1, le=200)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
+    log_format: Literal["auto", "json", "console"] = "auto"
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        # Operators write LOG_LEVEL=INFO as often as info.
+        return value.lower() if isinstance(value, str) else value

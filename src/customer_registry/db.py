@@ -1,6 +1,7 @@
 """Engine factory, table metadata (SQLAlchemy Core) and the request-owned connection."""
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -8,7 +9,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
-    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -16,6 +16,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     UniqueConstraint,
     event,
 )
@@ -25,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from customer_registry.config import Settings
 from customer_registry.errors import ConfigurationError
+from customer_registry.vault import Vault
 
 metadata = MetaData(
     naming_convention={
@@ -39,6 +41,8 @@ metadata = MetaData(
 # PostgreSQL whatever the database's collation is.
 NameKey = String(200).with_variant(String(200, collation="C"), "postgresql")
 Timestamp = DateTime(timezone=True)
+# Personal data encrypted by the vault: key id, nonce and tag make it longer than the value.
+Sealed = String(200)
 
 credentials = Table(
     "credentials",
@@ -77,9 +81,11 @@ customers = Table(
     Column("type", String(10), nullable=False),
     Column("first_name", String(50)),
     Column("last_name", String(50)),
-    Column("ssn", String(20)),
+    Column("ssn", Sealed),
+    Column("ssn_index", String(32)),
     Column("company_name", String(140)),
-    Column("organization_number", String(20)),
+    Column("organization_number", Sealed),
+    Column("organization_number_index", String(32)),
     Column("phone_number", String(20)),
     Column("phone_e164", String(20)),
     Column("mobile_phone", String(20)),
@@ -96,9 +102,9 @@ customers = Table(
     Column("existing_customer", Boolean),
     Column("individual_risk_score", String(50)),
     Column("salutation", String(4)),
-    Column("birth_date", Date),
+    Column("birth_date", Sealed),
     Column("language", String(2)),
-    Column("tax_identification_number", String(20)),
+    Column("tax_identification_number", Sealed),
     Column("payment_registration_id", String(100)),
     Column("psp_customer_id", String(100)),
     Column("psp_payment_method_id", String(100)),
@@ -117,8 +123,8 @@ customers = Table(
     *(
         Index(None, "client_id", column)
         for column in (
-            "ssn",
-            "organization_number",
+            "ssn_index",
+            "organization_number_index",
             "phone_e164",
             "mobile_phone_e164",
             "first_name_key",
@@ -127,6 +133,19 @@ customers = Table(
             "company_name_key",
         )
     ),
+)
+
+customer_history = Table(
+    "customer_history",
+    metadata,
+    Column("client_id", BigInteger, primary_key=True),
+    Column("customer_number", String(100), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("changed_at", Timestamp, nullable=False),
+    Column("credential_id", String(36)),
+    Column("request_id", String(128)),
+    Column("dialect", String(20), nullable=False),
+    Column("changes", Text, nullable=False),
 )
 
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
@@ -185,3 +204,18 @@ async def request_connection(request: Request) -> AsyncIterator[AsyncConnection]
 
 
 Connection = Annotated[AsyncConnection, Depends(request_connection, scope="function")]
+
+
+@dataclass(frozen=True, slots=True)
+class Store:
+    """What the customer repository works on: the transaction and the vault for personal data."""
+
+    conn: AsyncConnection
+    vault: Vault
+
+
+def request_store(request: Request, conn: Connection) -> Store:
+    return Store(conn, request.app.state.vault)
+
+
+CustomerStore = Annotated[Store, Depends(request_store)]

@@ -112,3 +112,33 @@ class Condition:
 
 
 UNCONDITIONAL = Condition()
+
+
+# Personal data: encrypted at rest, masked in the history.
+SEALED_FIELDS = frozenset({"ssn", "organization_number", "tax_identification_number", "birth_date"})
+
+
+@dataclass(frozen=True, slots=True)
+class Audit:
+    """Who makes a write, for the history."""
+
+    dialect: str
+    credential_id: str | None = None
+    request_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FieldChange:
+    field: str
+    old: object
+    new: object
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    client_id: int
+    customer_number: str
+    version: int
+    changed_at: datetime
+    audit: Audit
+    changes: tuple[FieldChange, ...]

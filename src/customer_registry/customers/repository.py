@@ -1,145 +1,115 @@
-"""Every SQL statement on customers (SQLAlchemy Core). Dialect differences live here only."""
+"""Every SQL statement on customers (SQLAlchemy Core). Dialect differences live here only.
 
-from collections.abc import Callable, Iterable, Mapping
+Rows and customers differ in two ways: personal data is stored encrypted (with a blind index
+for the searchable identifiers), and search columns derived from names and phone numbers are
+stored beside the values they come from.
+"""
+
+import json
+from collections.abc import Collection
+from datetime import date
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    Insert,
-    Row,
-    Select,
-    and_,
-    case,
-    false,
-    func,
-    literal,
-    or_,
-    select,
-    true,
-    update,
-)
+import sqlalchemy as sa
+from sqlalchemy import ColumnElement, Row, and_, false, func, insert, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from customer_registry.customers import rules
-from customer_registry.customers.model import CUSTOMER_FIELDS, Customer, SearchQuery
-from customer_registry.db import customers
+from customer_registry.customers.model import (
+    CUSTOMER_FIELDS,
+    SEALED_FIELDS,
+    Audit,
+    Customer,
+    FieldChange,
+    HistoryEntry,
+    SearchQuery,
+)
+from customer_registry.db import Store, customer_history, customers
 
 _c = customers.c
-_RETURNING = tuple(_c[name] for name in CUSTOMER_FIELDS)
-_PRIMARY_KEY = (_c.client_id, _c.customer_number)
+_h = customer_history.c
+_COLUMNS = tuple(_c[name] for name in CUSTOMER_FIELDS)
 _NAME_KEYS = (_c.first_name_key, _c.last_name_key, _c.full_name_key, _c.company_name_key)
-# Generated identifiers are random; a clash with an existing one is retried with new ones.
-_ID_ATTEMPTS = 5
-
-Values = Mapping[str, Any]
+_INDEXED = {"ssn": "ssn_index", "organization_number": "organization_number_index"}
 
 
-def _customer(row: Row[Any]) -> Customer:
-    return Customer(**{name: row._mapping[name] for name in CUSTOMER_FIELDS})
+def _context(client_id: int, customer_number: str, field: str) -> str:
+    return f"{client_id}/{customer_number}/{field}"
 
 
-def _insert(conn: AsyncConnection, values: Values) -> Any:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(customers).values(values)
+def _seal(store: Store, customer: Customer, field: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    plain = value.isoformat() if isinstance(value, date) else str(value)
+    return store.vault.encrypt(plain, _context(customer.client_id, customer.customer_number, field))
 
 
-def _fresh_ids() -> dict[str, Any]:
-    return {
-        "payment_id": rules.new_payment_id(),
-        "internal_number": rules.new_internal_number(),
-        "sign_up_id": rules.new_sign_up_id(),
-    }
+def _unseal(store: Store, client_id: int, number: str, field: str, token: str | None) -> Any:
+    if token is None:
+        return None
+    plain = store.vault.decrypt(token, _context(client_id, number, field))
+    return date.fromisoformat(plain) if field == "birth_date" else plain
 
 
-def _changed(columns: Iterable[str], new: Callable[[str], Any]) -> ColumnElement[bool]:
-    return or_(*(_c[name].is_distinct_from(new(name)) for name in columns))
+def _row(store: Store, customer: Customer, fields: Collection[str]) -> dict[str, Any]:
+    """Column values for ``fields`` of ``customer``, with their derived columns."""
+    row = {name: getattr(customer, name) for name in fields}
+    for name in SEALED_FIELDS & set(fields):
+        row[name] = _seal(store, customer, name, row[name])
+    for name, index in _INDEXED.items():
+        if name in fields:
+            value = getattr(customer, name)
+            row[index] = None if value is None else store.vault.blind_index(value)
+    return {**row, **rules.derived_columns(customer, frozenset(fields))}
 
 
-def _versioned(changed: ColumnElement[bool], updated_at: Any) -> dict[str, Any]:
-    """A write that changes nothing keeps the version and the update time."""
-    return {
-        "version": case((changed, _c.version + 1), else_=_c.version),
-        "updated_at": case((changed, updated_at), else_=_c.updated_at),
-    }
+def _customer(store: Store, row: Row[Any]) -> Customer:
+    values = dict(row._mapping)
+    client_id, number = values["client_id"], values["customer_number"]
+    for name in SEALED_FIELDS:
+        values[name] = _unseal(store, client_id, number, name, values[name])
+    return Customer(**values)
 
 
-async def _insert_with_fresh_ids(conn: AsyncConnection, build: Callable[[Values], Insert]) -> Any:
-    for attempt in range(_ID_ATTEMPTS):
-        try:
-            async with conn.begin_nested():
-                return (await conn.execute(build(_fresh_ids()))).one_or_none()
-        except IntegrityError:
-            if attempt == _ID_ATTEMPTS - 1:
-                raise
-    raise AssertionError("unreachable")
+def _where_number(client_id: int, customer_number: str) -> ColumnElement[bool]:
+    return and_(_c.client_id == client_id, _c.customer_number == customer_number)
 
 
-async def upsert(conn: AsyncConnection, values: Values, update_columns: Iterable[str]) -> Customer:
-    """Insert the customer, or update ``update_columns`` of the stored one: one statement."""
-    columns = tuple(update_columns)
-
-    def build(ids: Values) -> Insert:
-        stmt = _insert(conn, {**values, **ids})
-        excluded = stmt.excluded
-        changes = {name: excluded[name] for name in columns}
-        changed = _changed(columns, lambda name: excluded[name])
-        return stmt.on_conflict_do_update(  # type: ignore[no-any-return]
-            index_elements=_PRIMARY_KEY,
-            set_={**changes, **_versioned(changed, excluded.updated_at)},
-        ).returning(*_RETURNING)
-
-    return _customer(await _insert_with_fresh_ids(conn, build))
+async def _one(store: Store, stmt: Any) -> Customer | None:
+    row = (await store.conn.execute(stmt)).one_or_none()
+    return None if row is None else _customer(store, row)
 
 
-async def insert_new(conn: AsyncConnection, values: Values) -> Customer | None:
-    """Insert the customer unless the number is taken; None when it is."""
-
-    def build(ids: Values) -> Insert:
-        stmt = _insert(conn, {**values, **ids})
-        return stmt.on_conflict_do_nothing(  # type: ignore[no-any-return]
-            index_elements=_PRIMARY_KEY
-        ).returning(*_RETURNING)
-
-    row = await _insert_with_fresh_ids(conn, build)
-    return None if row is None else _customer(row)
+async def lock(store: Store, client_id: int, customer_number: str) -> Customer | None:
+    """Read the customer and hold its row until the transaction ends (SQLite: the database)."""
+    stmt = select(*_COLUMNS).where(_where_number(client_id, customer_number)).with_for_update()
+    return await _one(store, stmt)
 
 
-async def update_existing(
-    conn: AsyncConnection,
-    client_id: int,
-    customer_number: str,
-    values: Values,
-    versions: frozenset[int] | None = None,
-) -> Customer | None:
-    """Update the given columns of a stored customer (at one of ``versions``, if given).
+async def get(store: Store, client_id: int, customer_number: str) -> Customer | None:
+    return await _one(store, select(*_COLUMNS).where(_where_number(client_id, customer_number)))
 
-    None when there is no such customer.
-    """
-    changes = {name: value for name, value in values.items() if name != "updated_at"}
-    changed = _changed(changes, lambda name: literal(changes[name], _c[name].type))
+
+async def insert_new(store: Store, customer: Customer) -> Customer | None:
+    """Insert the customer; None when its number or a generated id is taken already."""
+    dialect = postgresql if store.conn.dialect.name == "postgresql" else sqlite
+    values = _row(store, customer, CUSTOMER_FIELDS)
+    stmt = dialect.insert(customers).values(values).on_conflict_do_nothing()
+    return await _one(store, stmt.returning(*_COLUMNS))
+
+
+async def update(store: Store, customer: Customer, fields: Collection[str]) -> Customer:
+    """Write ``fields`` of ``customer`` with its new version and update time."""
+    values = _row(store, customer, {*fields, "version", "updated_at"})
     stmt = (
-        update(customers)
-        .where(_c.client_id == client_id, _c.customer_number == customer_number)
-        .values({**changes, **_versioned(changed, values["updated_at"])})
-        .returning(*_RETURNING)
+        sa.update(customers)
+        .where(_where_number(customer.client_id, customer.customer_number))
+        .values(values)
+        .returning(*_COLUMNS)
     )
-    if versions is not None:
-        stmt = stmt.where(_c.version.in_(versions))
-    row = (await conn.execute(stmt)).one_or_none()
-    return None if row is None else _customer(row)
-
-
-def _by_number(client_id: int, customer_number: str) -> Select[Any]:
-    return select(*_RETURNING).where(
-        _c.client_id == client_id, _c.customer_number == customer_number
-    )
-
-
-async def get(conn: AsyncConnection, client_id: int, customer_number: str) -> Customer | None:
-    row = (await conn.execute(_by_number(client_id, customer_number))).one_or_none()
-    return None if row is None else _customer(row)
+    updated = await _one(store, stmt)
+    assert updated is not None, "update() is only called on a locked, existing customer"
+    return updated
 
 
 def _name_prefix(value: str) -> ColumnElement[bool]:
@@ -151,62 +121,108 @@ def _name_prefix(value: str) -> ColumnElement[bool]:
     return or_(*(and_(column >= key, column < upper) for column in _NAME_KEYS))
 
 
-def _match(client_id: int, column: str, value: str) -> ColumnElement[bool]:
+def _match(store: Store, client_id: int, column: str, value: str) -> ColumnElement[bool]:
     if column == "clientId":
         return true() if value.strip() == str(client_id) else false()
     if column == "name":
         return _name_prefix(value)
-    exact = {
-        "customerNumber": _c.customer_number,
-        "ssn": _c.ssn,
-        "organizationNumber": _c.organization_number,
-    }
-    return exact[column] == value
+    if column == "customerNumber":
+        return _c.customer_number == value
+    index = _c.ssn_index if column == "ssn" else _c.organization_number_index
+    return index == store.vault.blind_index(value)
 
 
 _SORT_KEYS: dict[str, ColumnElement[Any]] = {
     "clientId": _c.client_id,
     "customerNumber": _c.customer_number,
     "name": func.coalesce(_c.full_name_key, _c.company_name_key),
-    "ssn": _c.ssn,
-    "organizationNumber": _c.organization_number,
+    # Encrypted values have no order; the blind index gives a stable, arbitrary one.
+    "ssn": _c.ssn_index,
+    "organizationNumber": _c.organization_number_index,
 }
 
 
-async def search(
-    conn: AsyncConnection, client_id: int, query: SearchQuery
-) -> tuple[list[Customer], int]:
-    where = and_(_c.client_id == client_id, _match(client_id, query.column, query.value))
+async def search(store: Store, client_id: int, query: SearchQuery) -> tuple[list[Customer], int]:
+    where = and_(_c.client_id == client_id, _match(store, client_id, query.column, query.value))
     direction = "asc" if query.order == "asc" else "desc"
     order = [
         getattr(_SORT_KEYS[query.sort], direction)().nulls_last(),
         getattr(_c.customer_number, direction)(),
     ]
     page = (
-        select(*_RETURNING)
+        select(*_COLUMNS)
         .where(where)
         .order_by(*order)
         .limit(query.per_page)
         .offset((query.page - 1) * query.per_page)
     )
-    rows = (await conn.execute(page)).all()
-    total = (await conn.execute(select(func.count()).where(where))).scalar_one()
-    return [_customer(row) for row in rows], total
+    rows = (await store.conn.execute(page)).all()
+    total = (await store.conn.execute(select(func.count()).where(where))).scalar_one()
+    return [_customer(store, row) for row in rows], total
 
 
-async def find_by_phone(conn: AsyncConnection, client_id: int, e164: str) -> Customer | None:
+async def find_by_phone(store: Store, client_id: int, e164: str) -> Customer | None:
     match = or_(_c.phone_e164 == e164, _c.mobile_phone_e164 == e164)
-    return await _first(conn, and_(_c.client_id == client_id, match))
+    return await _first(store, and_(_c.client_id == client_id, match))
 
 
-async def find_by_identification(
-    conn: AsyncConnection, client_id: int, value: str
-) -> Customer | None:
-    match = or_(_c.ssn == value, _c.organization_number == value)
-    return await _first(conn, and_(_c.client_id == client_id, match))
+async def find_by_identification(store: Store, client_id: int, value: str) -> Customer | None:
+    index = store.vault.blind_index(value)
+    match = or_(_c.ssn_index == index, _c.organization_number_index == index)
+    return await _first(store, and_(_c.client_id == client_id, match))
 
 
-async def _first(conn: AsyncConnection, where: ColumnElement[bool]) -> Customer | None:
-    stmt = select(*_RETURNING).where(where).order_by(_c.customer_number).limit(1)
-    row = (await conn.execute(stmt)).one_or_none()
-    return None if row is None else _customer(row)
+async def _first(store: Store, where: ColumnElement[bool]) -> Customer | None:
+    return await _one(store, select(*_COLUMNS).where(where).order_by(_c.customer_number).limit(1))
+
+
+def _sealed_change(store: Store, entry: HistoryEntry, change: FieldChange) -> dict[str, Any]:
+    def seal(value: object) -> object:
+        if value is None or change.field not in SEALED_FIELDS:
+            return value
+        context = _context(entry.client_id, entry.customer_number, f"history/{change.field}")
+        return store.vault.encrypt(str(value), context)
+
+    return {"field": change.field, "old": seal(change.old), "new": seal(change.new)}
+
+
+async def add_history(store: Store, entry: HistoryEntry) -> None:
+    changes = [_sealed_change(store, entry, change) for change in entry.changes]
+    await store.conn.execute(
+        insert(customer_history).values(
+            client_id=entry.client_id,
+            customer_number=entry.customer_number,
+            version=entry.version,
+            changed_at=entry.changed_at,
+            credential_id=entry.audit.credential_id,
+            request_id=entry.audit.request_id,
+            dialect=entry.audit.dialect,
+            changes=json.dumps(changes, default=str),
+        )
+    )
+
+
+def _history_entry(store: Store, row: Row[Any]) -> HistoryEntry:
+    def unseal(field: str, value: object) -> object:
+        if value is None or field not in SEALED_FIELDS:
+            return value
+        context = _context(row.client_id, row.customer_number, f"history/{field}")
+        return store.vault.decrypt(str(value), context)
+
+    changes = tuple(
+        FieldChange(c["field"], unseal(c["field"], c["old"]), unseal(c["field"], c["new"]))
+        for c in json.loads(row.changes)
+    )
+    audit = Audit(row.dialect, row.credential_id, row.request_id)
+    return HistoryEntry(
+        row.client_id, row.customer_number, row.version, row.changed_at, audit, changes
+    )
+
+
+async def history(store: Store, client_id: int, customer_number: str) -> list[HistoryEntry]:
+    stmt = (
+        select(customer_history)
+        .where(_h.client_id == client_id, _h.customer_number == customer_number)
+        .order_by(_h.version)
+    )
+    return [_history_entry(store, row) for row in (await store.conn.execute(stmt)).all()]

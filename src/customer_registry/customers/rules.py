@@ -154,18 +154,19 @@ def full_name(first: str | None, last: str | None) -> str | None:
     return " ".join(part for part in (first, last) if part) or None
 
 
-def derived_columns(customer: Customer, owned: frozenset[str]) -> dict[str, str | None]:
-    """Search columns computed from the fields a write owns."""
+def derived_columns(customer: Customer, fields: frozenset[str]) -> dict[str, str | None]:
+    """Search columns that depend on ``fields``, computed from the customer's full state."""
     derived: dict[str, str | None] = {}
-    if "phone_number" in owned:
-        derived["phone_e164"] = phone_e164(customer.phone_number, customer.country_code)
-    if "mobile_phone" in owned:
-        derived["mobile_phone_e164"] = phone_e164(customer.mobile_phone, customer.country_code)
-    if {"first_name", "last_name"} <= owned:
+    country = customer.country_code
+    if {"phone_number", "country_code"} & fields:
+        derived["phone_e164"] = phone_e164(customer.phone_number, country)
+    if {"mobile_phone", "country_code"} & fields:
+        derived["mobile_phone_e164"] = phone_e164(customer.mobile_phone, country)
+    if {"first_name", "last_name"} & fields:
         derived["first_name_key"] = name_key(customer.first_name)
         derived["last_name_key"] = name_key(customer.last_name)
         derived["full_name_key"] = name_key(full_name(customer.first_name, customer.last_name))
-    if "company_name" in owned:
+    if "company_name" in fields:
         derived["company_name_key"] = name_key(customer.company_name)
     return derived
 

@@ -1,11 +1,13 @@
-"""Customer use cases in domain words. Never imports FastAPI, never commits."""
+"""Customer use cases in domain words. Never imports FastAPI, never commits.
+
+Every write locks the stored customer, compares, and writes only what changed, together with
+a history entry holding the old and new value of each changed field: one transaction, so
+the history can never disagree with the customer.
+"""
 
 import dataclasses
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from datetime import UTC, datetime
-from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from customer_registry.customers import repository, rules
 from customer_registry.customers.errors import (
@@ -16,86 +18,174 @@ from customer_registry.customers.errors import (
 )
 from customer_registry.customers.model import (
     CUSTOMER_FIELDS,
+    SEALED_FIELDS,
     STORE_FIELDS,
     UNCONDITIONAL,
+    Audit,
     Condition,
     Customer,
     CustomerWrite,
+    FieldChange,
+    HistoryEntry,
     LookupKey,
     SearchQuery,
     SearchResult,
 )
+from customer_registry.db import Store
 
-_DATA_FIELDS = frozenset(CUSTOMER_FIELDS) - STORE_FIELDS
 PersonDirectory = Callable[[LookupKey], Awaitable[Customer | None]]
+_DATA_FIELDS = tuple(name for name in CUSTOMER_FIELDS if name not in STORE_FIELDS)
+# Generated identifiers are random: a clash with a stored one is retried with new ones.
+_ATTEMPTS = 5
 
 
-def _insert_values(customer: Customer) -> dict[str, Any]:
-    now = datetime.now(UTC)
-    data = {name: getattr(customer, name) for name in _DATA_FIELDS}
-    derived = rules.derived_columns(customer, _DATA_FIELDS)
-    return {**data, **derived, "version": 1, "created_at": now, "updated_at": now}
+def _fresh(customer: Customer, now: datetime) -> Customer:
+    return dataclasses.replace(
+        customer,
+        payment_id=rules.new_payment_id(),
+        internal_number=rules.new_internal_number(),
+        sign_up_id=rules.new_sign_up_id(),
+        version=1,
+        created_at=now,
+        updated_at=now,
+    )
 
 
-def _update_columns(write: CustomerWrite) -> list[str]:
-    return sorted(write.owned | rules.derived_columns(write.customer, write.owned).keys())
+def _changes(old: Customer | None, new: Customer, fields: Collection[str]) -> list[FieldChange]:
+    before = (lambda name: getattr(old, name)) if old else (lambda name: None)
+    return [
+        FieldChange(name, before(name), getattr(new, name))
+        for name in fields
+        if before(name) != getattr(new, name)
+    ]
+
+
+async def _record(
+    store: Store, customer: Customer, changes: list[FieldChange], audit: Audit
+) -> None:
+    entry = HistoryEntry(
+        customer.client_id,
+        customer.customer_number,
+        customer.version,
+        customer.updated_at or datetime.now(UTC),
+        audit,
+        tuple(changes),
+    )
+    await repository.add_history(store, entry)
+
+
+async def _create(store: Store, customer: Customer, audit: Audit) -> Customer | None:
+    """Insert the customer with new ids; None when its number is taken meanwhile."""
+    for _ in range(_ATTEMPTS):
+        created = await repository.insert_new(store, _fresh(customer, datetime.now(UTC)))
+        if created is not None:
+            await _record(store, created, _changes(None, created, _DATA_FIELDS), audit)
+            return created
+        if await repository.lock(store, customer.client_id, customer.customer_number):
+            return None
+    raise RuntimeError("no unused identifiers found; the id space is nearly exhausted")
+
+
+async def _apply(store: Store, old: Customer, write: CustomerWrite, audit: Audit) -> Customer:
+    changes = _changes(old, write.customer, sorted(write.owned))
+    if not changes:
+        return old
+    new = dataclasses.replace(
+        write.customer,
+        **{name: getattr(old, name) for name in CUSTOMER_FIELDS if name not in write.owned},
+    )
+    new = dataclasses.replace(new, version=old.version + 1, updated_at=datetime.now(UTC))
+    updated = await repository.update(store, new, [change.field for change in changes])
+    await _record(store, updated, changes, audit)
+    return updated
+
+
+async def _save(
+    store: Store, write: CustomerWrite, audit: Audit, condition: Condition, *, may_create: bool
+) -> Customer:
+    customer = write.customer
+    key = (customer.client_id, customer.customer_number)
+    for _ in range(_ATTEMPTS):
+        old = await repository.lock(store, *key)
+        if old is None and (condition.needs_existing or not may_create):
+            raise CustomerChanged(*key) if condition.needs_existing else CustomerNotFound(*key)
+        if old is None:
+            created = await _create(store, customer, audit)
+            if created is not None:
+                return created
+            continue  # created concurrently: update it instead
+        if condition.create_only or (
+            condition.versions is not None and old.version not in condition.versions
+        ):
+            raise CustomerChanged(*key)
+        return await _apply(store, old, write, audit)
+    raise RuntimeError("the customer kept changing while it was written")
 
 
 async def upsert(
-    conn: AsyncConnection, write: CustomerWrite, condition: Condition = UNCONDITIONAL
+    store: Store, write: CustomerWrite, audit: Audit, condition: Condition = UNCONDITIONAL
 ) -> Customer:
     """Create the customer, or replace the fields the write owns."""
-    if condition.needs_existing:
-        return await update(conn, write, condition)
-    values = _insert_values(write.customer)
-    if not condition.create_only:
-        return await repository.upsert(conn, values, _update_columns(write))
-    created = await repository.insert_new(conn, values)
-    if created is None:
-        raise CustomerChanged(write.customer.client_id, write.customer.customer_number)
-    return created
+    return await _save(store, write, audit, condition, may_create=True)
 
 
 async def update(
-    conn: AsyncConnection, write: CustomerWrite, condition: Condition = UNCONDITIONAL
+    store: Store, write: CustomerWrite, audit: Audit, condition: Condition = UNCONDITIONAL
 ) -> Customer:
     """Replace the fields the write owns of an existing customer."""
-    customer = write.customer
-    values = _insert_values(customer)
-    changes = {name: values[name] for name in [*_update_columns(write), "updated_at"]}
-    updated = await repository.update_existing(
-        conn, customer.client_id, customer.customer_number, changes, condition.versions
-    )
-    if updated is not None:
-        return updated
-    if condition.needs_existing:
-        raise CustomerChanged(customer.client_id, customer.customer_number)
-    raise CustomerNotFound(customer.client_id, customer.customer_number)
+    return await _save(store, write, audit, condition, may_create=False)
 
 
-async def get(conn: AsyncConnection, client_id: int, customer_number: str) -> Customer:
-    customer = await repository.get(conn, client_id, customer_number)
+async def get(store: Store, client_id: int, customer_number: str) -> Customer:
+    customer = await repository.get(store, client_id, customer_number)
     if customer is None:
         raise CustomerNotFound(client_id, customer_number)
     return customer
 
 
-async def search(conn: AsyncConnection, client_id: int, query: SearchQuery) -> SearchResult:
-    items, total = await repository.search(conn, client_id, query)
+async def search(store: Store, client_id: int, query: SearchQuery) -> SearchResult:
+    items, total = await repository.search(store, client_id, query)
     return SearchResult(items=items, total=total)
 
 
-async def _find_stored(conn: AsyncConnection, client_id: int, key: LookupKey) -> Customer | None:
+def _masked(value: object) -> object:
+    if value is None:
+        return None
+    text = str(value)
+    return "*" * len(text) if len(text) <= 4 else "*" * (len(text) - 2) + text[-2:]
+
+
+async def history(store: Store, client_id: int, customer_number: str) -> list[HistoryEntry]:
+    """The customer's changes, oldest first, with personal data masked."""
+    entries = await repository.history(store, client_id, customer_number)
+    if not entries:
+        raise CustomerNotFound(client_id, customer_number)
+    return [
+        dataclasses.replace(
+            entry,
+            changes=tuple(
+                FieldChange(c.field, _masked(c.old), _masked(c.new))
+                if c.field in SEALED_FIELDS
+                else c
+                for c in entry.changes
+            ),
+        )
+        for entry in entries
+    ]
+
+
+async def _find_stored(store: Store, client_id: int, key: LookupKey) -> Customer | None:
     if key.field == "IdentificationNumber":
-        return await repository.find_by_identification(conn, client_id, key.value)
+        return await repository.find_by_identification(store, client_id, key.value)
     e164 = rules.phone_e164(key.value) or key.value
-    return await repository.find_by_phone(conn, client_id, e164)
+    return await repository.find_by_phone(store, client_id, e164)
 
 
 async def lookup(
-    conn: AsyncConnection,
+    store: Store,
     client_id: int,
     key: LookupKey,
+    audit: Audit,
     *,
     directory: PersonDirectory | None,
     customer_number: str | None = None,
@@ -105,7 +195,7 @@ async def lookup(
 
     Returns the customer and whether it was created now.
     """
-    stored = await _find_stored(conn, client_id, key)
+    stored = await _find_stored(store, client_id, key)
     if stored is not None:
         return stored, False
     found = await directory(key) if directory else None
@@ -118,7 +208,7 @@ async def lookup(
         customer_number=number,
         individual_risk_score=individual_risk_score or found.individual_risk_score,
     )
-    created = await repository.insert_new(conn, _insert_values(candidate))
+    created = await _create(store, candidate, audit)
     if created is None:
         raise CustomerNumberTaken(client_id, number)
     return created, True

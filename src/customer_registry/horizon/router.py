@@ -5,17 +5,18 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from customer_registry.auth import AuthorizedClient
+from customer_registry.auth import BearerPrincipal
 from customer_registry.conditional import etag, not_modified, unchanged, write_condition
 from customer_registry.customers import service
 from customer_registry.customers.model import Customer, SearchQuery
 from customer_registry.customers.rules import CleanText
-from customer_registry.db import Connection
+from customer_registry.db import CustomerStore
 from customer_registry.errors import problem_responses
 from customer_registry.horizon import schemas
 from customer_registry.horizon.directory import person_directory
 
 router = APIRouter(prefix="/customer/v1/clients/{clientId}", tags=["Horizon customers"])
+DIALECT = "horizon"
 
 CustomerNumber = Annotated[CleanText, Path(alias="customerNumber", min_length=1, max_length=100)]
 
@@ -50,8 +51,8 @@ def _representation(request: Request, customer: Customer, status: int = 200) -> 
 )
 async def search_customers(
     request: Request,
-    conn: Connection,
-    client_id: AuthorizedClient,
+    store: CustomerStore,
+    caller: BearerPrincipal,
     params: Annotated[schemas.SearchParams, Query()],
     body: schemas.SearchIn,
 ) -> JSONResponse:
@@ -59,7 +60,7 @@ async def search_customers(
     query = SearchQuery(
         body.searchColumn, body.searchValue, params.page, params.perPage, params.sort, params.order
     )
-    result = await service.search(conn, client_id, query)
+    result = await service.search(store, caller.client_id, query)
     base_url = _base_url(request)
     items = [schemas.from_customer(customer, base_url) for customer in result.items]
     return JSONResponse({"items": items, "total": result.total})
@@ -71,17 +72,18 @@ async def search_customers(
 )
 async def put_customer(
     request: Request,
-    conn: Connection,
-    client_id: AuthorizedClient,
+    store: CustomerStore,
+    caller: BearerPrincipal,
     customer_number: CustomerNumber,
     body: schemas.CustomerIn,
     if_match: IfMatch = None,
     if_none_match: IfNoneMatch = None,
 ) -> JSONResponse:
     """Create the customer, or replace its data when the number is already known."""
-    write = schemas.to_customer(body, client_id, customer_number)
+    write = schemas.to_customer(body, caller.client_id, customer_number)
     condition = write_condition(if_match, if_none_match)
-    return _representation(request, await service.upsert(conn, write, condition))
+    customer = await service.upsert(store, write, caller.audit(request, DIALECT), condition)
+    return _representation(request, customer)
 
 
 @router.get(
@@ -90,13 +92,13 @@ async def put_customer(
 )
 async def get_customer(
     request: Request,
-    conn: Connection,
-    client_id: AuthorizedClient,
+    store: CustomerStore,
+    caller: BearerPrincipal,
     customer_number: CustomerNumber,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
     """Get the customer with the given number."""
-    customer = await service.get(conn, client_id, customer_number)
+    customer = await service.get(store, caller.client_id, customer_number)
     if not_modified(if_none_match, customer.version):
         return unchanged(customer.version)
     return _representation(request, customer)
@@ -107,10 +109,10 @@ async def get_customer(
     responses={200: {"description": "The customer exists"}, 404: {"description": "Unknown"}},
 )
 async def check_customer(
-    request: Request, conn: Connection, client_id: AuthorizedClient, customer_number: CustomerNumber
+    request: Request, store: CustomerStore, caller: BearerPrincipal, customer_number: CustomerNumber
 ) -> Response:
     """Check that the customer exists; the headers are those of the GET."""
-    full = _representation(request, await service.get(conn, client_id, customer_number))
+    full = _representation(request, await service.get(store, caller.client_id, customer_number))
     return Response(headers=dict(full.headers))
 
 
@@ -119,13 +121,14 @@ async def check_customer(
     responses={200: _CUSTOMER, 201: _CUSTOMER, **problem_responses(400, 401, 403, 404, 409)},
 )
 async def lookup_customer(
-    request: Request, conn: Connection, client_id: AuthorizedClient, body: schemas.LookupIn
+    request: Request, store: CustomerStore, caller: BearerPrincipal, body: schemas.LookupIn
 ) -> JSONResponse:
     """Find a person by phone or identification number; create them from the directory."""
     customer, created = await service.lookup(
-        conn,
-        client_id,
+        store,
+        caller.client_id,
         body.key(),
+        caller.audit(request, DIALECT),
         directory=person_directory(request.app.state.settings.person_directory),
         customer_number=body.customerNumber,
         individual_risk_score=body.individualRiskScore,

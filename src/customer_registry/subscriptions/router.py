@@ -2,18 +2,19 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Response
+from fastapi import APIRouter, Header, Path, Request, Response
 from fastapi.responses import JSONResponse
 
-from customer_registry.auth import SubscriptionClient
+from customer_registry.auth import SubscriptionPrincipal
 from customer_registry.conditional import etag, not_modified, unchanged, write_condition
 from customer_registry.customers import service
 from customer_registry.customers.rules import CleanText
-from customer_registry.db import Connection
+from customer_registry.db import CustomerStore
 from customer_registry.errors import problem_responses
 from customer_registry.subscriptions import schemas
 
 router = APIRouter(prefix="/subscriptions/v1/customers", tags=["Subscriptions customers"])
+DIALECT = "subscriptions"
 
 CustomerNumber = Annotated[CleanText, Path(alias="customerNumber", min_length=1, max_length=100)]
 _GATEWAY_401 = {
@@ -40,24 +41,30 @@ def _answer(body: dict[str, Any], version: int) -> JSONResponse:
 
 @router.post("", responses=_responses(schemas.SignUpOut, 400, 403))
 async def create_customer(
-    conn: Connection, client_id: SubscriptionClient, body: schemas.CustomerRequest
+    request: Request,
+    store: CustomerStore,
+    caller: SubscriptionPrincipal,
+    body: schemas.CustomerRequest,
 ) -> JSONResponse:
     """Create the customer, or update it when the client already has that customer number."""
-    customer = await service.upsert(conn, schemas.to_customer(body, client_id))
+    write = schemas.to_customer(body, caller.client_id)
+    customer = await service.upsert(store, write, caller.audit(request, DIALECT))
     return _answer(schemas.sign_up(customer), customer.version)
 
 
 @router.put("/{customerNumber}", responses=_responses(schemas.SignUpOut, 400, 403, 404, 412))
 async def update_customer(
-    conn: Connection,
-    client_id: SubscriptionClient,
+    request: Request,
+    store: CustomerStore,
+    caller: SubscriptionPrincipal,
     customer_number: CustomerNumber,
     body: schemas.CustomerRequest,
     if_match: Annotated[str | None, Header(description="Update only at these ETags")] = None,
 ) -> JSONResponse:
     """Update an existing customer, including its payment registration and address."""
-    write = schemas.to_customer(body, client_id, path_number=customer_number)
-    customer = await service.update(conn, write, write_condition(if_match, None))
+    write = schemas.to_customer(body, caller.client_id, path_number=customer_number)
+    condition = write_condition(if_match, None)
+    customer = await service.update(store, write, caller.audit(request, DIALECT), condition)
     return _answer(schemas.sign_up(customer), customer.version)
 
 
@@ -66,13 +73,13 @@ async def update_customer(
     responses={**_responses(schemas.CustomerOut, 400, 403, 404), 304: {"description": "Unchanged"}},
 )
 async def get_customer(
-    conn: Connection,
-    client_id: SubscriptionClient,
+    store: CustomerStore,
+    caller: SubscriptionPrincipal,
     customer_number: CustomerNumber,
     if_none_match: Annotated[str | None, Header(description="304 if unchanged")] = None,
 ) -> Response:
     """Get the customer with the given (merchant's) customer number."""
-    customer = await service.get(conn, client_id, customer_number)
+    customer = await service.get(store, caller.client_id, customer_number)
     if not_modified(if_none_match, customer.version):
         return unchanged(customer.version)
     return _answer(schemas.from_customer(customer), customer.version)

@@ -1,0 +1,103 @@
+"""Prometheus metrics and ``GET /metrics``.
+
+One process keeps its metrics in its app's own registry. Under ``serve --workers N`` every
+worker writes its values to files in ``PROMETHEUS_MULTIPROC_DIR`` (prometheus-client picks
+that mode when the variable is set at import) and a scrape, answered by any one worker, sums
+the files of all of them.
+"""
+
+import os
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.multiprocess import MultiProcessCollector
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+_2XX = frozenset(range(200, 300))
+_HORIZON = "/customer/v1/clients/{clientId}"
+_SUBSCRIPTIONS = "/subscriptions/v1/customers"
+# (method, route template) whose answer with one of the statuses means a customer was
+# written. Lookup answers 201 only when it created the customer from the person directory.
+_WRITES: dict[tuple[str, str], tuple[str, frozenset[int]]] = {
+    ("PUT", f"{_HORIZON}/customers/{{customerNumber}}"): ("horizon", _2XX),
+    ("POST", f"{_HORIZON}/lookup/customer"): ("horizon", frozenset({201})),
+    ("POST", _SUBSCRIPTIONS): ("subscriptions", _2XX),
+    ("PUT", f"{_SUBSCRIPTIONS}/{{customerNumber}}"): ("subscriptions", _2XX),
+}
+# The service answers in milliseconds: the default buckets start at 5 ms.
+_BUCKETS = (0.001, 0.0025, *Histogram.DEFAULT_BUCKETS)
+
+
+class Metrics:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.pool = engine.sync_engine.pool
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "http_requests_total",
+            "HTTP requests answered",
+            ["route", "method", "status"],
+            registry=self.registry,
+        )
+        self.duration = Histogram(
+            "http_request_duration_seconds",
+            "Time from request to the end of the response",
+            ["route", "method"],
+            buckets=_BUCKETS,
+            registry=self.registry,
+        )
+        self.written = Counter(
+            "customers_written_total",
+            "Customers created or changed, by API dialect",
+            ["dialect"],
+            registry=self.registry,
+        )
+        self.checked_out = Gauge(
+            "db_pool_connections_checked_out",
+            "Database connections in use",
+            multiprocess_mode="livesum",
+            registry=self.registry,
+        )
+
+    def observe(self, *, route: str, method: str, status: int, seconds: float) -> None:
+        """Count one answered request; cheap enough for every request."""
+        self.requests.labels(route, method, str(status)).inc()
+        self.duration.labels(route, method).observe(seconds)
+        write = _WRITES.get((method, route))
+        if write is not None and status in write[1]:
+            self.written.labels(write[0]).inc()
+        self.observe_pool()
+
+    def observe_pool(self) -> None:
+        # Not every pool counts (NullPool, StaticPool); only the queue pools do.
+        checkedout = getattr(self.pool, "checkedout", None)
+        if checkedout is not None:
+            self.checked_out.set(checkedout())
+
+    def exposition(self) -> bytes:
+        if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+            return generate_latest(self.registry)
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # untyped upstream
+        return generate_latest(registry)
+
+
+router = APIRouter(tags=["Health"])
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text"}},
+)
+async def get_metrics(request: Request) -> Response:
+    """Request counts and durations, customer writes and database pool use."""
+    metrics: Metrics = request.app.state.metrics
+    metrics.observe_pool()
+    return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,29 @@
+"""Registry routes: what Riverty's APIs do not offer."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from fastapi.responses import JSONResponse
+
+from customer_registry.auth import BearerPrincipal
+from customer_registry.customers import service
+from customer_registry.customers.rules import CleanText
+from customer_registry.db import CustomerStore
+from customer_registry.errors import problem_responses
+from customer_registry.registry import schemas
+
+router = APIRouter(prefix="/registry/v1/clients/{clientId}", tags=["Registry"])
+
+CustomerNumber = Annotated[CleanText, Path(alias="customerNumber", min_length=1, max_length=100)]
+
+
+@router.get(
+    "/customers/{customerNumber}/history",
+    responses={200: {"model": schemas.HistoryOut}, **problem_responses(400, 401, 403, 404)},
+)
+async def get_history(
+    store: CustomerStore, caller: BearerPrincipal, customer_number: CustomerNumber
+) -> JSONResponse:
+    """Every change of the customer, oldest first: who, when, and each field's old and new value."""
+    entries = await service.history(store, caller.client_id, customer_number)
+    return JSONResponse(schemas.from_history(entries))

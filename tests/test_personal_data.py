@@ -1,0 +1,79 @@
+"""Personal data is encrypted at rest: a dump of the database shows none of it."""
+
+import asyncio
+import os
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from customer_registry import auth
+from tests.horizon.conftest import customer_url, person
+from tests.subscriptions.conftest import CUSTOMERS, seed_post
+
+SECRETS = [b"02016126007", b"700XXX651", b"12345678L", b"1984-11-11", b"998877665"]
+
+
+async def _dump(app: FastAPI, database_url: str) -> bytes:
+    if database_url.startswith("sqlite"):
+        async with app.state.engine.connect() as conn:
+            await conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        path = Path(make_url(database_url).database or "")
+        return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+    url = make_url(database_url)
+    command = ["pg_dump", "-h", url.host or "", "-U", url.username or "", url.database or ""]
+    dumped = await asyncio.to_thread(subprocess.run, command, capture_output=True, check=True)
+    return dumped.stdout
+
+
+async def test_a_database_dump_shows_no_national_id_in_clear_text(
+    horizon: httpx.AsyncClient,
+    client_id: int,
+    credential: auth.IssuedCredential,
+    app: FastAPI,
+    database_url: str,
+) -> None:
+    keyed = {"X-Subscription-Key": credential.subscription_key}
+    assert (await horizon.put(customer_url(client_id, "p1"), json=person())).status_code == 200
+    assert (await horizon.post(CUSTOMERS, json=seed_post(), headers=keyed)).status_code == 200
+    company = person(type="Company", company={"name": "Acme", "organizationNumber": "998877665"})
+    del company["person"]
+    company["address"]["countryCode"] = "SE"
+    assert (await horizon.put(customer_url(client_id, "co"), json=company)).status_code == 200
+
+    dump = await _dump(app, database_url)
+
+    assert b"Ankunding" in dump  # the dump is real: names are not encrypted
+    for secret in SECRETS:
+        assert secret not in dump, secret
+
+
+async def test_search_and_lookup_by_identification_work_on_encrypted_data(
+    horizon: httpx.AsyncClient, client_id: int
+) -> None:
+    await horizon.put(customer_url(client_id, "p1"), json=person())
+
+    found = await horizon.post(
+        f"/customer/v1/clients/{client_id}/customers/search",
+        json={"searchValue": "02016126007", "searchColumn": "ssn"},
+    )
+    looked_up = await horizon.post(
+        f"/customer/v1/clients/{client_id}/lookup/customer",
+        json={"lookupField": "IdentificationNumber", "lookupValue": "02016126007"},
+    )
+
+    assert [item["customerNumber"] for item in found.json()["items"]] == ["p1"]
+    assert looked_up.json()["customerNumber"] == "p1"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
+def test_the_key_file_is_created_readable_by_its_owner_only(tmp_path: Path) -> None:
+    from customer_registry.vault import Vault
+
+    Vault.open(tmp_path / "new.key")
+
+    assert (tmp_path / "new.key").stat().st_mode & 0o777 == 0o600
