@@ -52,6 +52,7 @@ class Vault:
 
     def _load(self) -> None:
         try:
+            self._mtime = self.path.stat().st_mtime_ns
             data = json.loads(self.path.read_text())
             self._keys = {kid: AESGCM(_unb64(key)) for kid, key in data["keys"].items()}
             self.current: str = data["current"]
@@ -62,6 +63,8 @@ class Vault:
             raise ConfigurationError(f"key file {self.path}: current key {self.current!r} missing")
 
     def encrypt(self, value: str, context: str) -> str:
+        if self.path.stat().st_mtime_ns != self._mtime:
+            self._load()  # keys were rotated: encrypt with the new current key at once
         nonce = secrets.token_bytes(_NONCE_BYTES)
         sealed = self._keys[self.current].encrypt(nonce, value.encode(), context.encode())
         return f"{self.current}.{_b64(nonce + sealed)}"
@@ -81,8 +84,11 @@ class Vault:
             ) from exc
         return plain.decode()
 
-    def is_current(self, token: str) -> bool:
-        return token.partition(".")[0] == self.current
+    def reseal(self, token: str, context: str) -> str | None:
+        """The value encrypted with the current key; None when it already is."""
+        if token.partition(".")[0] == self.current:
+            return None
+        return self.encrypt(self.decrypt(token, context), context)
 
     def blind_index(self, value: str) -> str:
         return hmac.new(self._index_key, value.encode(), hashlib.sha256).hexdigest()[:32]

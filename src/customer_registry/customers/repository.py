@@ -5,35 +5,30 @@ for the searchable identifiers), and search columns derived from names and phone
 stored beside the values they come from.
 """
 
-import json
 from collections.abc import Collection
 from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import ColumnElement, Row, and_, false, func, insert, or_, select, true
+from sqlalchemy import ColumnElement, Row, and_, false, func, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 
 from customer_registry.customers import rules
 from customer_registry.customers.model import (
     CUSTOMER_FIELDS,
     SEALED_FIELDS,
-    Audit,
     Customer,
-    FieldChange,
-    HistoryEntry,
     SearchQuery,
 )
-from customer_registry.db import Store, customer_history, customers
+from customer_registry.db import Store, customers
 
 _c = customers.c
-_h = customer_history.c
 _COLUMNS = tuple(_c[name] for name in CUSTOMER_FIELDS)
 _NAME_KEYS = (_c.first_name_key, _c.last_name_key, _c.full_name_key, _c.company_name_key)
 _INDEXED = {"ssn": "ssn_index", "organization_number": "organization_number_index"}
 
 
-def _context(client_id: int, customer_number: str, field: str) -> str:
+def context(client_id: int, customer_number: str, field: str) -> str:
     return f"{client_id}/{customer_number}/{field}"
 
 
@@ -41,13 +36,13 @@ def _seal(store: Store, customer: Customer, field: str, value: Any) -> str | Non
     if value is None:
         return None
     plain = value.isoformat() if isinstance(value, date) else str(value)
-    return store.vault.encrypt(plain, _context(customer.client_id, customer.customer_number, field))
+    return store.vault.encrypt(plain, context(customer.client_id, customer.customer_number, field))
 
 
 def _unseal(store: Store, client_id: int, number: str, field: str, token: str | None) -> Any:
     if token is None:
         return None
-    plain = store.vault.decrypt(token, _context(client_id, number, field))
+    plain = store.vault.decrypt(token, context(client_id, number, field))
     return date.fromisoformat(plain) if field == "birth_date" else plain
 
 
@@ -176,53 +171,30 @@ async def _first(store: Store, where: ColumnElement[bool]) -> Customer | None:
     return await _one(store, select(*_COLUMNS).where(where).order_by(_c.customer_number).limit(1))
 
 
-def _sealed_change(store: Store, entry: HistoryEntry, change: FieldChange) -> dict[str, Any]:
-    def seal(value: object) -> object:
-        if value is None or change.field not in SEALED_FIELDS:
-            return value
-        context = _context(entry.client_id, entry.customer_number, f"history/{change.field}")
-        return store.vault.encrypt(str(value), context)
+async def reseal_customers(
+    store: Store, after: tuple[int, str] | None, limit: int
+) -> tuple[int, tuple[int, str] | None]:
+    """Re-encrypt with the current key the next ``limit`` customers after ``after``.
 
-    return {"field": change.field, "old": seal(change.old), "new": seal(change.new)}
-
-
-async def add_history(store: Store, entry: HistoryEntry) -> None:
-    changes = [_sealed_change(store, entry, change) for change in entry.changes]
-    await store.conn.execute(
-        insert(customer_history).values(
-            client_id=entry.client_id,
-            customer_number=entry.customer_number,
-            version=entry.version,
-            changed_at=entry.changed_at,
-            credential_id=entry.audit.credential_id,
-            request_id=entry.audit.request_id,
-            dialect=entry.audit.dialect,
-            changes=json.dumps(changes, default=str),
-        )
-    )
-
-
-def _history_entry(store: Store, row: Row[Any]) -> HistoryEntry:
-    def unseal(field: str, value: object) -> object:
-        if value is None or field not in SEALED_FIELDS:
-            return value
-        context = _context(row.client_id, row.customer_number, f"history/{field}")
-        return store.vault.decrypt(str(value), context)
-
-    changes = tuple(
-        FieldChange(c["field"], unseal(c["field"], c["old"]), unseal(c["field"], c["new"]))
-        for c in json.loads(row.changes)
-    )
-    audit = Audit(row.dialect, row.credential_id, row.request_id)
-    return HistoryEntry(
-        row.client_id, row.customer_number, row.version, row.changed_at, audit, changes
-    )
-
-
-async def history(store: Store, client_id: int, customer_number: str) -> list[HistoryEntry]:
-    stmt = (
-        select(customer_history)
-        .where(_h.client_id == client_id, _h.customer_number == customer_number)
-        .order_by(_h.version)
-    )
-    return [_history_entry(store, row) for row in (await store.conn.execute(stmt)).all()]
+    Returns how many rows changed and where the next batch starts (None: done).
+    """
+    stmt = select(_c.client_id, _c.customer_number, *(_c[name] for name in SEALED_FIELDS))
+    if after is not None:
+        stmt = stmt.where(sa.tuple_(_c.client_id, _c.customer_number) > after)
+    rows = (
+        await store.conn.execute(stmt.order_by(_c.client_id, _c.customer_number).limit(limit))
+    ).all()
+    changed = 0
+    for row in rows:
+        values = {
+            name: store.vault.reseal(token, context(row.client_id, row.customer_number, name))
+            for name in SEALED_FIELDS
+            if (token := row._mapping[name]) is not None
+        }
+        values = {name: value for name, value in values.items() if value is not None}
+        if values:
+            where = _where_number(row.client_id, row.customer_number)
+            await store.conn.execute(sa.update(customers).where(where).values(values))
+            changed += 1
+    last = (rows[-1].client_id, rows[-1].customer_number) if len(rows) == limit else None
+    return changed, last

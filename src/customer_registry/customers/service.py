@@ -9,7 +9,7 @@ import dataclasses
 from collections.abc import Awaitable, Callable, Collection
 from datetime import UTC, datetime
 
-from customer_registry.customers import repository, rules
+from customer_registry.customers import history_repository, repository, rules
 from customer_registry.customers.errors import (
     CustomerChanged,
     CustomerNotFound,
@@ -71,7 +71,7 @@ async def _record(
         audit,
         tuple(changes),
     )
-    await repository.add_history(store, entry)
+    await history_repository.add(store, entry)
 
 
 async def _create(store: Store, customer: Customer, audit: Audit) -> Customer | None:
@@ -157,7 +157,7 @@ def _masked(value: object) -> object:
 
 async def history(store: Store, client_id: int, customer_number: str) -> list[HistoryEntry]:
     """The customer's changes, oldest first, with personal data masked."""
-    entries = await repository.history(store, client_id, customer_number)
+    entries = await history_repository.history(store, client_id, customer_number)
     if not entries:
         raise CustomerNotFound(client_id, customer_number)
     return [
