@@ -62,7 +62,15 @@ def validation_error(exc: RequestValidationError) -> RequestInvalid:
     return kind(list(invalid.values()))
 
 
+class BodyUnreadable(RequestInvalid):
+    def __init__(self, message: str | None = None) -> None:
+        # FastAPI's words for a body it could not decode (e.g. nested 10,000 levels deep).
+        reason = "cannot be parsed as JSON"
+        super().__init__([InvalidParameter("body", reason)], f"the request body {reason}")
+
+
 _HTTP_ERRORS: dict[int, type[AppError]] = {
+    400: BodyUnreadable,
     404: NotFound,
     405: MethodNotAllowed,
     413: PayloadTooLarge,

@@ -15,15 +15,17 @@ involved. The tree::
     ├── MethodNotAllowed        405
     ├── Conflict                409   (customers/errors.py: CustomerNumberTaken)
     ├── PreconditionFailed      412   If-Match / If-None-Match do not hold
-    └── PayloadTooLarge         413
+    ├── PayloadTooLarge         413
+    └── UnsupportedMediaType    415   a body that is not JSON
 
 Anything else that escapes a handler is rendered as a 500 ``TECHNICAL_ERROR`` that reveals
 nothing about its cause.
 """
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
+from fastapi import Depends
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -35,6 +37,7 @@ _REASONS = {
     404: "Not found",
     409: "Conflict",
     412: "The customer is not in the expected version",
+    415: "The body is not JSON",
 }
 BUSINESS_ERROR = "BUSINESS_ERROR"
 TECHNICAL_ERROR = "TECHNICAL_ERROR"
@@ -156,6 +159,12 @@ class PayloadTooLarge(BusinessError):
     title = "Request body too large"
 
 
+class UnsupportedMediaType(BusinessError):
+    status = 415
+    code = "unsupported-media-type"
+    title = "Unsupported media type"
+
+
 def render(request: Request, error: AppError) -> Response:
     """The error as the response its dialect sends; a HEAD response never has a body."""
     headers = error.headers()
@@ -172,3 +181,19 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         status: {"description": _REASONS.get(status, "Error"), "content": {PROBLEM_JSON: {}}}
         for status in statuses
     }
+
+
+async def require_json(request: Request) -> None:
+    """Refuse a request body that does not declare itself JSON (a body-less request passes)."""
+    has_body = request.headers.get("content-length", "0") != "0" or (
+        "transfer-encoding" in request.headers
+    )
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if has_body and media_type != "application/json" and not media_type.endswith("+json"):
+        raise UnsupportedMediaType(
+            f"the body must be application/json, not {media_type or 'undeclared'}"
+        )
+
+
+# A handler parameter, placed after authentication so a missing credential is reported first.
+JsonBody = Annotated[None, Depends(require_json)]

@@ -11,11 +11,14 @@ from customer_registry.customers import service
 from customer_registry.customers.model import Customer, SearchQuery
 from customer_registry.customers.rules import CleanText
 from customer_registry.db import CustomerStore
-from customer_registry.errors import problem_responses
+from customer_registry.errors import JsonBody, problem_responses
 from customer_registry.horizon import schemas
 from customer_registry.horizon.directory import person_directory
 
-router = APIRouter(prefix="/customer/v1/clients/{clientId}", tags=["Horizon customers"])
+router = APIRouter(
+    prefix="/customer/v1/clients/{clientId}",
+    tags=["Horizon customers"],
+)
 DIALECT = "horizon"
 
 CustomerNumber = Annotated[CleanText, Path(alias="customerNumber", min_length=1, max_length=100)]
@@ -53,6 +56,7 @@ async def search_customers(
     request: Request,
     store: CustomerStore,
     caller: BearerPrincipal,
+    _json: JsonBody,
     params: Annotated[schemas.SearchParams, Query()],
     body: schemas.SearchIn,
 ) -> JSONResponse:
@@ -74,6 +78,7 @@ async def put_customer(
     request: Request,
     store: CustomerStore,
     caller: BearerPrincipal,
+    _json: JsonBody,
     customer_number: CustomerNumber,
     body: schemas.CustomerIn,
     if_match: IfMatch = None,
@@ -121,7 +126,11 @@ async def check_customer(
     responses={200: _CUSTOMER, 201: _CUSTOMER, **problem_responses(400, 401, 403, 404, 409)},
 )
 async def lookup_customer(
-    request: Request, store: CustomerStore, caller: BearerPrincipal, body: schemas.LookupIn
+    request: Request,
+    store: CustomerStore,
+    caller: BearerPrincipal,
+    _json: JsonBody,
+    body: schemas.LookupIn,
 ) -> JSONResponse:
     """Find a person by phone or identification number; create them from the directory."""
     customer, created = await service.lookup(

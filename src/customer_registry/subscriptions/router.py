@@ -10,10 +10,13 @@ from customer_registry.conditional import etag, not_modified, unchanged, write_c
 from customer_registry.customers import service
 from customer_registry.customers.rules import CleanText
 from customer_registry.db import CustomerStore
-from customer_registry.errors import problem_responses
+from customer_registry.errors import JsonBody, problem_responses
 from customer_registry.subscriptions import schemas
 
-router = APIRouter(prefix="/subscriptions/v1/customers", tags=["Subscriptions customers"])
+router = APIRouter(
+    prefix="/subscriptions/v1/customers",
+    tags=["Subscriptions customers"],
+)
 DIALECT = "subscriptions"
 
 CustomerNumber = Annotated[CleanText, Path(alias="customerNumber", min_length=1, max_length=100)]
@@ -44,6 +47,7 @@ async def create_customer(
     request: Request,
     store: CustomerStore,
     caller: SubscriptionPrincipal,
+    _json: JsonBody,
     body: schemas.CustomerRequest,
 ) -> JSONResponse:
     """Create the customer, or update it when the client already has that customer number."""
@@ -57,6 +61,7 @@ async def update_customer(
     request: Request,
     store: CustomerStore,
     caller: SubscriptionPrincipal,
+    _json: JsonBody,
     customer_number: CustomerNumber,
     body: schemas.CustomerRequest,
     if_match: Annotated[str | None, Header(description="Update only at these ETags")] = None,

@@ -1,0 +1,99 @@
+"""Hostile input never gives a 500 and never changes the store."""
+
+import json
+
+import httpx
+import pytest
+
+from customer_registry import auth
+from tests.conftest import DATA, token_for
+from tests.horizon.conftest import customer_url
+from tests.subscriptions.conftest import CUSTOMERS
+
+SEED = (DATA / "horizon_put_request.json").read_bytes()
+DEEP = b"[" * 10_000 + b"]" * 10_000
+
+
+@pytest.fixture
+async def both(client: httpx.AsyncClient, credential: auth.IssuedCredential) -> httpx.AsyncClient:
+    client.headers["Authorization"] = f"Bearer {await token_for(client, credential)}"
+    client.headers["X-Subscription-Key"] = credential.subscription_key
+    return client
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/xml", None])
+async def test_a_body_that_is_not_json_is_415(
+    both: httpx.AsyncClient, client_id: int, content_type: str | None
+) -> None:
+    headers = {"Content-Type": content_type} if content_type else {}
+    horizon = await both.put(customer_url(client_id, "c1"), content=SEED, headers=headers)
+    subscriptions = await both.post(CUSTOMERS, content=SEED, headers=headers)
+
+    for response in (horizon, subscriptions):
+        assert response.status_code == 415
+        assert response.headers["content-type"] == "application/problem+json"
+    assert (await both.get(customer_url(client_id, "c1"))).status_code == 404
+
+
+async def test_json_with_parameters_or_a_json_suffix_is_accepted(
+    both: httpx.AsyncClient, client_id: int
+) -> None:
+    for content_type in ("application/json; charset=utf-8", "application/vnd.api+json"):
+        response = await both.put(
+            customer_url(client_id, "c1"), content=SEED, headers={"Content-Type": content_type}
+        )
+        assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        DEEP,
+        b'{"type": ' + b'{"a": ' * 10_000 + b"1" + b"}" * 10_000 + b"}",
+        b'{"type": "Person", "person": {"firstName": "\\ud800"}}',
+        b'{"type": "Person", "person": {"firstName": "a\\u0000b"}}',
+        b'{"type": 1e999}',
+        b"\xef\xbb\xbf{}",
+        json.dumps({"type": "Person", "individualRiskScore": 2**70}).encode(),
+    ],
+)
+async def test_hostile_json_is_a_400_in_each_dialects_format(
+    both: httpx.AsyncClient, client_id: int, raw: bytes
+) -> None:
+    headers = {"Content-Type": "application/json"}
+    horizon = await both.put(customer_url(client_id, "c1"), content=raw, headers=headers)
+    subscriptions = await both.post(CUSTOMERS, content=raw, headers=headers)
+
+    for response in (horizon, subscriptions):
+        assert response.status_code == 400, response.text
+        assert response.json()["category"] == "BUSINESS_ERROR"
+    assert (await both.get(customer_url(client_id, "c1"))).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/customer/v1/clients/{client}/customers/a%2Fb",
+        "/customer/v1/clients/{client}/customers/" + "n" * 10_000,
+        "/customer/v1/clients/9223372036854775808/customers/c1",
+        "/customer/v1/clients/-9223372036854775809/customers/c1",
+        "/subscriptions/v1/customers/" + "n" * 10_000,
+        "/subscriptions/v1/customers/a%00b",
+    ],
+)
+async def test_hostile_paths_are_4xx_problems(
+    both: httpx.AsyncClient, client_id: int, path: str
+) -> None:
+    response = await both.get(path.format(client=client_id))
+
+    assert 400 <= response.status_code < 500
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_missing_subscription_key_is_reported_before_the_media_type(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.post(CUSTOMERS, content=b"x", headers={"Content-Type": "text/plain"})
+
+    assert response.status_code == 401
+    assert response.json()["statusCode"] == 401
