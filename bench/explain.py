@@ -1,0 +1,186 @@
+"""Server-side time of the search SQL: the statements ``repository.search`` issues, explained.
+
+The statements are captured from the repository itself (a cursor-execute hook), so the plans
+are those of the real queries with their real parameters, not of a hand-written copy.
+"""
+
+import asyncio
+import json
+import random
+import re
+import statistics
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from bench.seed import Sample, customer_number
+from customer_registry.customers import repository
+from customer_registry.customers.model import SearchQuery
+
+REPEATS = 5  # each value is explained this often; the median is kept
+
+
+@dataclass
+class Explained:
+    case: str
+    statements: int
+    planning_ms: float
+    execution_ms: float
+    max_ms: float
+    indexes: list[str]
+    seq_scan: bool
+    plans: list[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "case": self.case,
+            "statements": self.statements,
+            "planning_ms": round(self.planning_ms, 3),
+            "execution_ms": round(self.execution_ms, 3),
+            "server_ms": round(self.planning_ms + self.execution_ms, 3),
+            "max_server_ms": round(self.max_ms, 3),
+            "indexes": self.indexes,
+            "seq_scan": self.seq_scan,
+            "plans": self.plans,
+        }
+
+
+@contextmanager
+def _captured(engine: AsyncEngine) -> Iterator[list[tuple[str, Any]]]:
+    seen: list[tuple[str, Any]] = []
+
+    def hook(_c: Any, _cur: Any, statement: str, params: Any, _ctx: Any, _many: bool) -> None:
+        seen.append((statement, params))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", hook)
+    try:
+        yield seen
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", hook)
+
+
+async def _statements(engine: AsyncEngine, client_id: int, query: SearchQuery) -> list[Any]:
+    async with engine.connect() as conn:
+        with _captured(engine) as seen:
+            await repository.search(conn, client_id, query)
+    return seen
+
+
+def _walk(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield node
+    for child in node.get("Plans", ()):
+        yield from _walk(child)
+
+
+def _outline(node: dict[str, Any], depth: int = 0) -> list[str]:
+    label = node["Node Type"]
+    if "Index Name" in node:
+        label += f" using {node['Index Name']}"
+    rows = f" (rows={node.get('Actual Rows')}, loops={node.get('Actual Loops')})"
+    lines = ["  " * depth + label + rows]
+    for child in node.get("Plans", ()):
+        lines += _outline(child, depth + 1)
+    return lines
+
+
+async def _explain_pg(conn: AsyncConnection, statement: str, params: Any) -> dict[str, Any]:
+    sql = "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + statement
+    raw = (await conn.exec_driver_sql(sql, params)).scalar_one()
+    plan: dict[str, Any] = (json.loads(raw) if isinstance(raw, str) else raw)[0]
+    return plan
+
+
+def _sqlite_node(detail: str) -> dict[str, Any]:
+    """A plan line like "SEARCH customers USING INDEX ix_... (client_id=? AND ssn=?)"."""
+    node: dict[str, Any] = {"Node Type": detail}
+    index = re.search(r"USING (?:COVERING )?INDEX (\S+)", detail)
+    if index:
+        node["Index Name"] = index[1]
+    elif "PRIMARY KEY" in detail:
+        node["Index Name"] = "primary key"
+    return node
+
+
+async def _explain_sqlite(conn: AsyncConnection, statement: str, params: Any) -> dict[str, Any]:
+    # SQLite has no EXPLAIN ANALYZE: time the statement itself and show its query plan.
+    rows = (await conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params)).all()
+    started = time.perf_counter()
+    (await conn.exec_driver_sql(statement, params)).all()
+    elapsed = (time.perf_counter() - started) * 1e3
+    nodes = [_sqlite_node(str(row[-1])) for row in rows]
+    return {
+        "Plan": {"Node Type": "SQLite", "Plans": nodes},
+        "Planning Time": 0.0,
+        "Execution Time": elapsed,
+    }
+
+
+async def _explain_case(
+    engine: AsyncEngine, case: str, queries: list[tuple[int, SearchQuery]]
+) -> Explained:
+    planning: list[float] = []
+    execution: list[float] = []
+    plans: dict[str, dict[str, Any]] = {}
+    for client_id, query in queries:
+        statements = await _statements(engine, client_id, query)
+        for _ in range(REPEATS):
+            async with engine.connect() as conn:
+                pg = conn.dialect.name == "postgresql"
+                explained = [
+                    await (_explain_pg if pg else _explain_sqlite)(conn, s, p)
+                    for s, p in statements
+                ]
+            planning.append(sum(e["Planning Time"] for e in explained))
+            execution.append(sum(e["Execution Time"] for e in explained))
+            plans = {f"statement {i + 1}": e["Plan"] for i, e in enumerate(explained)}
+    nodes = [node for plan in plans.values() for node in _walk(plan)]
+    return Explained(
+        case=case,
+        statements=len(plans),
+        planning_ms=statistics.median(planning),
+        execution_ms=statistics.median(execution),
+        max_ms=max(p + e for p, e in zip(planning, execution, strict=True)),
+        indexes=sorted({n["Index Name"] for n in nodes if "Index Name" in n}),
+        # SQLite's "SCAN t" without an index is its sequential scan.
+        seq_scan=any(
+            "Seq Scan" in n["Node Type"]
+            or (n["Node Type"].startswith("SCAN ") and "Index Name" not in n)
+            for n in nodes
+        ),
+        plans=["\n".join(_outline(plan)) for plan in plans.values()],
+    )
+
+
+def _cases(sample: Sample, clients: list[int], per_client: int) -> dict[str, list[Any]]:
+    rng = random.Random(3)
+    numbers = [(c, customer_number(rng.randrange(per_client))) for c in clients[:5]]
+    names = rng.sample(sample.names, min(5, len(sample.names)))
+    ssns = rng.sample(sample.ssns, min(5, len(sample.ssns)))
+    return {
+        "customerNumber": [(c, SearchQuery("customerNumber", n)) for c, n in numbers],
+        "name prefix": [(c, SearchQuery("name", v)) for c, v in names],
+        "ssn": [(c, SearchQuery("ssn", v)) for c, v in ssns],
+        **{
+            f"page {page}": [(c, SearchQuery("clientId", str(c), page=page)) for c in clients[:3]]
+            for page in (1, 100, 10_000)
+        },
+    }
+
+
+async def _explain_all(url: str, sample: Sample, clients: list[int], per_client: int) -> Any:
+    engine = create_async_engine(url)
+    try:
+        cases = _cases(sample, clients, per_client)
+        return [await _explain_case(engine, case, queries) for case, queries in cases.items()]
+    finally:
+        await engine.dispose()
+
+
+def explain(url: str, sample: Sample, clients: list[int], per_client: int) -> list[Explained]:
+    result: list[Explained] = asyncio.run(_explain_all(url, sample, clients, per_client))
+    return result

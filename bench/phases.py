@@ -1,0 +1,103 @@
+"""The measured phases after loading: scenarios, half-load latency, profiles, as shipped."""
+
+import argparse
+from contextlib import ExitStack
+from dataclasses import asdict
+from pathlib import Path
+
+from bench import sampling, stage, targets, wrk
+from bench.measure import Runner
+from bench.report import RESULTS, Measurement, Report
+from bench.scenarios import SCENARIOS, Context, Scenario
+
+HALF_LOAD_SCENARIOS = ("horizon GET", "horizon PUT update")
+PROFILED = ("horizon GET", "horizon PUT update")
+
+
+def _selected(args: argparse.Namespace) -> list[Scenario]:
+    parts = [p.strip().lower() for p in args.only.split(",") if p.strip()]
+    return [s for s in SCENARIOS if not parts or any(p in s.name.lower() for p in parts)]
+
+
+def _ratio(measured: Measurement, report: Report, hello: dict[int, Measurement]) -> None:
+    if "python client" not in measured.scenario:
+        measured.ratio_hello = measured.rps / hello[measured.concurrency].rps
+        return
+    # The Python client's rows compare with each other only: HEAD against GET.
+    get = report.find("horizon GET (python client)", measured.concurrency)
+    if get is not None and get is not measured:
+        measured.note = f"{measured.rps / get.rps:.2f} x GET by the same client"
+
+
+def scenarios(
+    runner: Runner,
+    ctx: Context,
+    args: argparse.Namespace,
+    report: Report,
+    hello: dict[int, Measurement],
+) -> dict[str, Path]:
+    pools: dict[str, Path] = {}
+    for scenario in _selected(args):
+        pool = wrk.write_pool(runner.work / f"{len(pools)}.pool", scenario.build(ctx))
+        pools[scenario.name] = pool
+        runner.check(scenario.name, pool)
+        if len(pools) == 1:  # the workers' connection pools fill up outside the measurement
+            runner.measure("(warm-up)", pool, args.levels[-1])
+        for concurrency in args.levels:
+            measured = runner.measure(
+                scenario.name, pool, concurrency, python_method=scenario.python_method
+            )
+            _ratio(measured, report, hello)
+            report.measurements.append(measured)
+    return pools
+
+
+def half_load(
+    runner: Runner, pools: dict[str, Path], report: Report, low: int, workers: int
+) -> None:
+    """p99 at about half the best throughput: wrk waits between requests on each connection."""
+    for name in HALF_LOAD_SCENARIOS:
+        runs = [m for m in report.measurements if m.scenario == name]
+        at_low = report.find(name, low)
+        if name not in pools or not runs or at_low is None:
+            continue
+        best = max(m.rps for m in runs)
+        # Each connection's cycle (latency + wait) must last low / (best / 2) seconds. At half
+        # load a request waits little, so its latency is about one worker's time per request.
+        unloaded_ms = workers / best * 1e3
+        delay_ms = max(0.0, 2 * low / best * 1e3 - unloaded_ms)
+        measured = runner.measure(
+            f"{name} {targets.HALF_LOAD}", pools[name], low, delay_ms=delay_ms
+        )
+        measured.note = f"{measured.rps / best:.0%} of max {best:,.0f}/s"
+        report.measurements.append(measured)
+
+
+def profiles(runner: Runner, pools: dict[str, Path], report: Report, concurrency: int) -> None:
+    RESULTS.mkdir(exist_ok=True)
+    prefix = f"{report.meta['stamp']}-{report.meta['db']}-profile"
+    for name in PROFILED:
+        output = RESULTS / f"{prefix}-{name.replace(' ', '-')}.txt"
+        if name in pools and runner.profile(name, pools[name], concurrency, output):
+            report.profiles[name] = asdict(sampling.summarize(output))
+
+
+def as_shipped(
+    args: argparse.Namespace,
+    url: str,
+    database: str | None,
+    work: Path,
+    get_pool: Path,
+    report: Report,
+) -> None:
+    """Hello world and GET without the TCP_NODELAY shim: what `serve --workers 2` gives today."""
+    hello = stage.hello(args, url, work, shim=False)
+    report.measurements += hello.values()
+    with ExitStack() as stack:
+        server = stack.enter_context(stage.registry(args, url, work, shim=False))
+        server.wait_ready("/healthz")
+        runner = Runner(server, database, args.seconds, args.threads, work)
+        for concurrency in args.levels:
+            measured = runner.measure("horizon GET" + stage.AS_SHIPPED, get_pool, concurrency)
+            measured.ratio_hello = measured.rps / hello[concurrency].rps
+            report.measurements.append(measured)

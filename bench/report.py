@@ -1,0 +1,143 @@
+"""The results: markdown tables on stdout, everything in bench/results/<timestamp>.json."""
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).with_name("results")
+EXACT_SEARCHES = ("customerNumber", "name prefix", "ssn", "page 1", "page 100")
+
+
+@dataclass
+class Measurement:
+    scenario: str
+    concurrency: int
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    non_2xx: int
+    socket_errors: int
+    cpu_us_per_request: float
+    db_cpu_us_per_request: float | None
+    rss_mb: list[float]
+    ratio_hello: float | None = None
+    note: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.non_2xx > 0 or self.socket_errors > 0
+
+
+@dataclass
+class Report:
+    meta: dict[str, Any]
+    load: dict[str, Any]
+    measurements: list[Measurement] = field(default_factory=list)
+    raw: list[dict[str, Any]] = field(default_factory=list)
+    explain: list[dict[str, Any]] = field(default_factory=list)
+    profiles: dict[str, Any] = field(default_factory=dict)
+    targets: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def find(self, scenario: str, concurrency: int) -> Measurement | None:
+        return next(
+            (
+                m
+                for m in self.measurements
+                if m.scenario == scenario and m.concurrency == concurrency
+            ),
+            None,
+        )
+
+    def raw_rps(self, name: str, concurrency: int) -> float | None:
+        found = [
+            r["rps"] for r in self.raw if r["name"] == name and r["concurrency"] == concurrency
+        ]
+        return found[0] if found else None
+
+
+def _f(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def scenario_table(report: Report) -> str:
+    lines = [
+        "| scenario | conc | req/s | p50 ms | p99 ms | x hello | CPU µs/req (app) "
+        "| CPU µs/req (db) | RSS MB/worker | non-2xx | socket err |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for m in report.measurements:
+        flag = " ⚠" if m.failed else ""
+        name = f"{m.scenario}{flag}" + (f" ({m.note})" if m.note else "")
+        rss = "/".join(f"{r:.0f}" for r in m.rss_mb) or "-"
+        lines.append(
+            f"| {name} | {m.concurrency} | {_f(m.rps, 0)} | {_f(m.p50_ms, 2)} | {_f(m.p99_ms, 2)} "
+            f"| {_f(m.ratio_hello, 2)} | {_f(m.cpu_us_per_request, 0)} "
+            f"| {_f(m.db_cpu_us_per_request, 0)} | {rss} | {m.non_2xx} | {m.socket_errors} |"
+        )
+    for r in report.raw:
+        lines.append(
+            f"| {r['name']} | {r['concurrency']} | {_f(r['rps'], 0)} | "
+            f"{_f(r['p50_ms'], 2)} | {_f(r['p99_ms'], 2)} | | | | | | |"
+        )
+    return "\n".join(lines)
+
+
+def explain_table(report: Report) -> str:
+    lines = [
+        "| search | server ms (median) | max ms | planning ms | execution ms | indexes "
+        "| seq scan |",
+        "|---|--:|--:|--:|--:|---|---|",
+    ]
+    for e in report.explain:
+        lines.append(
+            f"| {e['case']} | {e['server_ms']:.3f} | {e['max_server_ms']:.3f} "
+            f"| {e['planning_ms']:.3f} | {e['execution_ms']:.3f} "
+            f"| {', '.join(e['indexes']) or '-'} | {'yes' if e['seq_scan'] else 'no'} |"
+        )
+    return "\n".join(lines)
+
+
+def markdown(report: Report) -> str:
+    load = report.load
+    meta = report.meta
+    parts = [
+        f"## Customer Registry benchmark — {meta['db']}, {meta['customers']:,} customers, "
+        f"{meta['seconds']} s per run, wrk -t{meta['threads']}",
+        f"\nCode measured: {meta['code']}\n",
+        f"Bulk load (COPY / executemany; stands in for `customer-registry import`): "
+        f"{load['rows']:,} rows in {load['seconds']} s = **{load['rows_per_second']:,} rows/s** "
+        f"end to end (row generation in 2 processes overlapped with the database); database "
+        f"time only: {load['db_rows_per_second']:,} rows/s. Post-load ANALYZE: "
+        f"{load['analyze_seconds']} s. The service's rules per row (derived_columns and the "
+        f"id generators): {load['rules_us_per_row']} µs, i.e. "
+        f"{1e6 / max(load['rules_us_per_row'], 0.1):,.0f} rows/s per core. "
+        "Export of 1M rows: skipped (no export command yet).\n",
+        scenario_table(report),
+        "\n### Search: server time of the repository's SQL (EXPLAIN ANALYZE)\n",
+        explain_table(report),
+        "\n### Targets (issue 7)\n",
+        "| target | measured | verdict |\n|---|---|---|",
+        *(f"| {t} | {m} | {v} |" for t, m, v in report.targets),
+    ]
+    for name, profile in report.profiles.items():
+        parts.append(f"\n### Profile: {name} ({profile['samples']} samples, one worker)\n")
+        parts.append(
+            "own time by package: "
+            + ", ".join(f"{p} {s:.0f}%" for p, s in profile["by_package"][:10])
+        )
+        parts += [f"- {s:.1f}% own {n}" for n, s in profile["top_self"][:10]]
+        # Below the framework spine (which every sample passes through): where time goes.
+        spine = 0.6 * max((s for _, s in profile["top_inclusive"]), default=0.0)
+        inner = [(n, s) for n, s in profile["top_inclusive"] if s < spine]
+        parts += ["", "inclusive: " + "; ".join(f"{n} {s:.0f}%" for n, s in inner[:15])]
+    return "\n".join(parts) + "\n"
+
+
+def save(report: Report, stamp: str) -> Path:
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{stamp}-{report.meta['db']}.json"
+    data = asdict(report)
+    path.write_text(json.dumps(data, indent=1, ensure_ascii=False, default=str))
+    return path

@@ -1,0 +1,107 @@
+"""Issue 7's targets, judged against one run's report."""
+
+from collections.abc import Callable
+
+from bench.report import EXACT_SEARCHES, Measurement, Report
+
+Row = tuple[str, str, str]
+HALF_LOAD = "@ ~half max"
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "**not met**"
+
+
+def _ratio_rows(report: Report, scenario: str, floor: float, label: str) -> list[Row]:
+    rows = []
+    for m in report.measurements:
+        if m.scenario == scenario and m.ratio_hello is not None:
+            rows.append(
+                (
+                    f"{label} ≥ {floor} x hello world (c={m.concurrency})",
+                    f"{m.ratio_hello:.2f} ({m.rps:,.0f} req/s)",
+                    _verdict(m.ratio_hello >= floor),
+                )
+            )
+    return rows
+
+
+def _put_vs_raw(report: Report) -> list[Row]:
+    rows = []
+    for m in report.measurements:
+        raw = report.raw_rps("raw asyncpg upsert", m.concurrency)
+        if m.scenario == "horizon PUT update" and raw:
+            ratio = m.rps / raw
+            rows.append(
+                (
+                    f"PUT update ≥ 0.50 x raw asyncpg upsert (c={m.concurrency})",
+                    f"{ratio:.2f} ({m.rps:,.0f} vs {raw:,.0f}/s)",
+                    _verdict(ratio >= 0.5),
+                )
+            )
+    return rows
+
+
+def _half_load(report: Report) -> list[Row]:
+    rows = []
+    for m in report.measurements:
+        if m.scenario.endswith(HALF_LOAD):
+            rows.append(
+                (
+                    f"p99 ≤ 10 ms at half max throughput: {m.scenario} ({m.note})",
+                    f"p99 {m.p99_ms:.2f} ms at {m.rps:,.0f} req/s",
+                    _verdict(m.p99_ms <= 10),
+                )
+            )
+    return rows
+
+
+def _search(report: Report) -> list[Row]:
+    size = report.meta["customers"]
+    at = "" if size >= 1_000_000 else f" (measured at {size:,}, not 1M)"
+    rows = []
+    for e in report.explain:
+        if e["case"] in EXACT_SEARCHES:
+            rows.append(
+                (
+                    f"search server time ≤ 2 ms: {e['case']}{at}",
+                    f"{e['server_ms']:.2f} ms median, {e['max_server_ms']:.2f} max",
+                    _verdict(e["server_ms"] <= 2),
+                )
+            )
+    return rows
+
+
+def _bulk(report: Report) -> list[Row]:
+    floor = 50_000 if report.meta["db"] == "postgres" else 15_000
+    load = report.load
+    return [
+        (
+            f"bulk import ≥ {floor:,} rows/s on {report.meta['db']} (stand-in: bench loader)",
+            f"{load['rows_per_second']:,} rows/s end to end, {load['db_rows_per_second']:,} "
+            "database only",
+            _verdict(load["rows_per_second"] >= floor),
+        )
+    ]
+
+
+def _memory(report: Report) -> list[Row]:
+    peak = max((r for m in report.measurements for r in m.rss_mb), default=0.0)
+    return [("RSS per worker ≤ 150 MB under load", f"{peak:.0f} MB max", _verdict(peak <= 150))]
+
+
+def judge(report: Report) -> list[Row]:
+    checks: list[Callable[[Report], list[Row]]] = [
+        lambda r: _ratio_rows(r, "horizon GET", 0.5, "GET"),
+        lambda r: _ratio_rows(r, "horizon PUT update", 0.35, "PUT update"),
+        _put_vs_raw,
+        _half_load,
+        _search,
+        _bulk,
+        _memory,
+    ]
+    return [row for check in checks for row in check(report)]
+
+
+def failures(report: Report) -> list[Measurement]:
+    return [m for m in report.measurements if m.failed]
