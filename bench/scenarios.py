@@ -16,7 +16,16 @@ from bench.seed import CustomerFactory, Sample, customer_number
 from bench.wrk import Request
 from customer_registry.customers.model import Customer
 
-SEED_BODIES = Path(__file__).parents[1] / "tests" / "data"
+# The seed bodies live in tests/data, or in the package's examples once they move there.
+_ROOT = Path(__file__).parents[1]
+SEED_BODIES = next(
+    (
+        d
+        for d in (_ROOT / "tests" / "data", _ROOT / "src" / "customer_registry" / "examples")
+        if (d / "horizon_put_request.json").exists()
+    ),
+    _ROOT / "tests" / "data",
+)
 POOL_SIZE = 5000
 
 
