@@ -11,7 +11,6 @@ import os
 import secrets
 import subprocess
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,22 +85,21 @@ def _batches(customers: int, clients: list[int]) -> list[Batch]:
     return [(client_id, per_client, 1000 + client_id) for client_id in clients]
 
 
-def _generated(
-    customers: int, clients: list[int]
-) -> Iterator[tuple[list[tuple[Any, ...]], Sample]]:
-    # Rows are built in two processes while this one feeds the database: the generation
-    # (payment ids, phone parsing) costs more CPU than the COPY itself.
+def _generated(customers: int, clients: list[int]) -> list[tuple[list[tuple[Any, ...]], Sample]]:
+    # All rows are built first, in two processes, so the load below is timed on a quiet
+    # machine: overlapping them would charge the database with the generator's CPU.
     context = multiprocessing.get_context("spawn")
     with context.Pool(2) as pool:
-        yield from pool.imap(_generate, _batches(customers, clients))
+        return pool.map(_generate, _batches(customers, clients), chunksize=1)
 
 
 async def _load_pg(url: str, customers: int, clients: list[int]) -> LoadResult:
     conn = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"), timeout=10)
     result = LoadResult(0, 0.0, 0.0, 0.0)
     started = time.perf_counter()
+    generated = _generated(customers, clients)
     try:
-        for rows, sample in _generated(customers, clients):
+        for rows, sample in generated:
             copy_started = time.perf_counter()
             await conn.copy_records_to_table("customers", records=rows, columns=COLUMNS)
             result.db_seconds += time.perf_counter() - copy_started
@@ -133,8 +131,9 @@ def _load_sqlite(path: Path, customers: int, clients: list[int]) -> LoadResult:
     event.listen(engine, "connect", _sqlite_pragmas)
     result = LoadResult(0, 0.0, 0.0, 0.0)
     started = time.perf_counter()
+    generated = _generated(customers, clients)
     try:
-        for rows, sample in _generated(customers, clients):
+        for rows, sample in generated:
             insert_started = time.perf_counter()
             with engine.begin() as conn:  # SQLAlchemy applies the types' bind processing
                 conn.execute(

@@ -1,6 +1,7 @@
 """Issue 7's targets, judged against one run's report."""
 
 from collections.abc import Callable
+from typing import Any
 
 from bench.report import EXACT_SEARCHES, Measurement, Report
 
@@ -72,17 +73,22 @@ def _search(report: Report) -> list[Row]:
     return rows
 
 
+def import_estimate(load: dict[str, Any]) -> float:
+    """Rows/s of a one-process import: the service's rules per row, then the bulk load."""
+    per_row_us = float(load["rules_us_per_row"]) + 1e6 / max(load["db_rows_per_second"], 1)
+    return 1e6 / per_row_us
+
+
 def _bulk(report: Report) -> list[Row]:
     floor = 50_000 if report.meta["db"] == "postgres" else 15_000
     load = report.load
-    return [
-        (
-            f"bulk import ≥ {floor:,} rows/s on {report.meta['db']} (stand-in: bench loader)",
-            f"{load['rows_per_second']:,} rows/s end to end, {load['db_rows_per_second']:,} "
-            "database only",
-            _verdict(load["rows_per_second"] >= floor),
-        )
-    ]
+    estimate = import_estimate(load)
+    measured = (
+        f"{estimate:,.0f} rows/s estimated (rules {load['rules_us_per_row']} µs/row + load "
+        f"{load['db_rows_per_second']:,} rows/s)"
+    )
+    label = f"bulk import ≥ {floor:,} rows/s on {report.meta['db']} (no import command yet)"
+    return [(label, measured, _verdict(estimate >= floor))]
 
 
 def _memory(report: Report) -> list[Row]:
