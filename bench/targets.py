@@ -75,8 +75,8 @@ def _search(report: Report) -> list[Row]:
 
 def import_estimate(load: dict[str, Any]) -> float:
     """Rows/s of a one-process import: the service's rules per row, then the bulk load."""
-    per_row_us = float(load["rules_us_per_row"]) + 1e6 / max(load["db_rows_per_second"], 1)
-    return 1e6 / per_row_us
+    load_rate = max(float(load["db_rows_per_second"]), 1.0)
+    return 1e6 / (float(load["rules_us_per_row"]) + 1e6 / load_rate)
 
 
 def _bulk(report: Report) -> list[Row]:
