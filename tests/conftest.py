@@ -10,7 +10,12 @@ import asyncio
 import json
 import os
 import secrets
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +25,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
-from customer_registry import auth, migrations
+from customer_registry import credentials, migrations
 from customer_registry.app import create_app
 from customer_registry.config import Settings
 
@@ -96,12 +101,12 @@ def client_id() -> int:
     return new_client_id()
 
 
-async def create_credential(app: FastAPI, *client_ids: int) -> auth.IssuedCredential:
+async def create_credential(app: FastAPI, *client_ids: int) -> credentials.IssuedCredential:
     async with app.state.engine.begin() as conn:
-        return await auth.create_credential(conn, client_ids, "test")
+        return await credentials.create_credential(conn, client_ids, "test")
 
 
-async def token_for(http: httpx.AsyncClient, issued: auth.IssuedCredential) -> str:
+async def token_for(http: httpx.AsyncClient, issued: credentials.IssuedCredential) -> str:
     response = await http.post(
         "/oauth/token",
         data={
@@ -115,14 +120,80 @@ async def token_for(http: httpx.AsyncClient, issued: auth.IssuedCredential) -> s
 
 
 @pytest.fixture
-async def credential(app: FastAPI, client_id: int) -> auth.IssuedCredential:
+async def credential(app: FastAPI, client_id: int) -> credentials.IssuedCredential:
     return await create_credential(app, client_id)
 
 
 @pytest.fixture
 async def horizon(
-    client: httpx.AsyncClient, credential: auth.IssuedCredential
+    client: httpx.AsyncClient, credential: credentials.IssuedCredential
 ) -> httpx.AsyncClient:
     """The test client, authorised for ``client_id`` with a bearer token."""
     client.headers["Authorization"] = f"Bearer {await token_for(client, credential)}"
     return client
+
+
+@pytest.fixture
+async def both(
+    client: httpx.AsyncClient, credential: credentials.IssuedCredential
+) -> httpx.AsyncClient:
+    """The test client with a bearer token and the subscription key of ``client_id``."""
+    client.headers["Authorization"] = f"Bearer {await token_for(client, credential)}"
+    client.headers["X-Subscription-Key"] = credential.subscription_key
+    return client
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_until_healthy(base: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if httpx.get(f"{base}/healthz").status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    pytest.fail(f"the server at {base} did not become healthy")
+
+
+@contextmanager
+def running_server(database_url: str, key_file: Path, workdir: Path, **env: str) -> Iterator[str]:
+    """``customer-registry serve --workers 2`` on the test database; yields its base URL.
+
+    ``env`` adds settings; the server's log goes to ``workdir/server.log``.
+    """
+    port = _free_port()
+    environment = {
+        **os.environ,
+        "CUSTOMER_REGISTRY_DATABASE_URL": database_url,
+        "CUSTOMER_REGISTRY_KEY_FILE": str(key_file),
+        "CUSTOMER_REGISTRY_DB_POOL_SIZE": "8",
+        **env,
+    }
+    command = [sys.executable, "-m", "customer_registry", "serve", "--port", str(port)]
+    with (workdir / "server.log").open("wb") as log:
+        process = subprocess.Popen(
+            [*command, "--workers", "2"],
+            env=environment,
+            cwd=workdir,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_healthy(base, process)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+@pytest.fixture
+def server(database_url: str, key_file: Path, tmp_path: Path) -> Iterator[str]:
+    """A real multi-worker server on the test database."""
+    with running_server(database_url, key_file, tmp_path) as base:
+        yield base

@@ -6,7 +6,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from customer_registry import auth
+from customer_registry import credentials
 from customer_registry.db import signing_keys
 from tests.conftest import create_credential, new_client_id, token_for
 from tests.horizon.conftest import customer_url, person
@@ -35,7 +35,10 @@ async def test_missing_or_malformed_authorization_is_401(
 
 
 async def test_expired_token_is_401(
-    client: httpx.AsyncClient, app: FastAPI, credential: auth.IssuedCredential, client_id: int
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    credential: credentials.IssuedCredential,
+    client_id: int,
 ) -> None:
     await token_for(client, credential)
     kid, secret = await _signing_key(app)
@@ -55,7 +58,10 @@ async def test_expired_token_is_401(
 
 
 async def test_token_signed_with_another_key_is_401(
-    client: httpx.AsyncClient, app: FastAPI, credential: auth.IssuedCredential, client_id: int
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    credential: credentials.IssuedCredential,
+    client_id: int,
 ) -> None:
     await token_for(client, credential)
     kid, _ = await _signing_key(app)
@@ -117,11 +123,14 @@ async def test_one_credential_can_cover_several_clients(
 
 
 async def test_revoked_credentials_tokens_stop_working(
-    horizon: httpx.AsyncClient, app: FastAPI, credential: auth.IssuedCredential, client_id: int
+    horizon: httpx.AsyncClient,
+    app: FastAPI,
+    credential: credentials.IssuedCredential,
+    client_id: int,
 ) -> None:
     assert (await horizon.get(customer_url(client_id, "c1"))).status_code == 404
     async with app.state.engine.begin() as conn:
-        assert await auth.revoke_credential(conn, credential.oauth_client_id)
+        assert await credentials.revoke_credential(conn, credential.oauth_client_id)
 
     response = await horizon.get(customer_url(client_id, "c1"))
 

@@ -3,6 +3,7 @@
 import asyncio
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from typer.testing import CliRunner
 
 from customer_registry.cli import app
 from tests.conftest import new_client_id
+from tests.horizon.conftest import customer_url, person
 
 runner = CliRunner()
 
@@ -120,4 +122,117 @@ def test_unsupported_database_url_is_one_clear_line(tmp_path: Path) -> None:
 
     assert result.returncode == 2
     assert "unsupported database 'mysql'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def _create(env: dict[str, str], client_id: int) -> dict[str, str]:
+    args = ["credentials", "create", "--client-id", str(client_id), "--json"]
+    result = runner.invoke(app, args, env=env)
+    assert result.exit_code == 0, result.output
+    return dict(json.loads(result.stdout))
+
+
+def test_credentials_list_shows_clients_but_never_secrets(env: dict[str, str]) -> None:
+    client_id = new_client_id()
+    issued = _create(env, client_id)
+
+    result = runner.invoke(app, ["credentials", "list"], env={**env, "COLUMNS": "250"})
+
+    assert result.exit_code == 0
+    assert issued["oauthClientId"] in result.output
+    assert str(client_id) in result.output
+    assert issued["oauthClientSecret"] not in result.output
+    assert issued["subscriptionKey"] not in result.output
+
+
+async def test_rotation_replaces_secret_key_and_tokens_at_once(
+    env: dict[str, str], client: httpx.AsyncClient
+) -> None:
+    client_id = new_client_id()
+    issued = await asyncio.to_thread(_create, env, client_id)
+
+    async def token(secret: str) -> httpx.Response:
+        form = {"client_id": issued["oauthClientId"], "client_secret": secret}
+        return await client.post("/oauth/token", data={"grant_type": "client_credentials", **form})
+
+    async def status(headers: dict[str, str], url: str) -> int:
+        return (await client.get(url, headers=headers)).status_code
+
+    old_token = (await token(issued["oauthClientSecret"])).json()["access_token"]
+    await asyncio.sleep(1.1)  # tokens carry whole seconds
+    args = ["credentials", "rotate", issued["oauthClientId"], "--json"]
+    rotated = json.loads((await asyncio.to_thread(runner.invoke, app, args, env=env)).stdout)
+
+    new_token = (await token(rotated["oauthClientSecret"])).json()["access_token"]
+    horizon_url = f"/customer/v1/clients/{client_id}/customers/c1"
+    assert (await token(issued["oauthClientSecret"])).status_code == 401
+    assert await status({"Authorization": f"Bearer {old_token}"}, horizon_url) == 401
+    assert await status({"Authorization": f"Bearer {new_token}"}, horizon_url) == 404
+    old_key = {"X-Subscription-Key": issued["subscriptionKey"]}
+    new_key = {"X-Subscription-Key": rotated["subscriptionKey"]}
+    assert await status(old_key, "/subscriptions/v1/customers/c1") == 401
+    assert await status(new_key, "/subscriptions/v1/customers/c1") == 404
+    assert rotated["clientIds"] == [client_id]
+
+
+def test_clients_list_counts_customers(env: dict[str, str]) -> None:
+    client_id = new_client_id()
+    _create(env, client_id)
+
+    result = runner.invoke(app, ["clients", "list"], env={**env, "COLUMNS": "250"})
+
+    assert result.exit_code == 0
+    assert re.search(rf"{client_id}\s+.\s+0", result.output)
+
+
+async def test_history_prints_changes_with_personal_data_masked(
+    env: dict[str, str], horizon: httpx.AsyncClient, client_id: int
+) -> None:
+    await horizon.put(customer_url(client_id, "c1"), json=person())
+    await horizon.put(customer_url(client_id, "c1"), json=person(email="new@mail.com"))
+    args = ["history", "--client-id", str(client_id), "--customer-number", "c1"]
+
+    result = await asyncio.to_thread(runner.invoke, app, args, env={**env, "COLUMNS": "250"})
+
+    assert result.exit_code == 0, result.output
+    assert "new@mail.com" in result.output
+    assert "*********07" in result.output
+    assert "02016126007" not in result.output
+
+
+def test_history_of_an_unknown_customer_exits_1(env: dict[str, str]) -> None:
+    args = ["history", "--client-id", "5", "--customer-number", "nobody"]
+    result = runner.invoke(app, args, env=env)
+
+    assert result.exit_code == 1
+
+
+def test_migrate_prints_sql_and_current_version(env: dict[str, str], database_url: str) -> None:
+    sql = runner.invoke(app, ["migrate", "--sql"], env=env)
+    current = runner.invoke(app, ["migrate", "current"], env=env)
+
+    assert current.exit_code == 0
+    if database_url.startswith("sqlite"):
+        # SQLite alters tables by copying them, which needs the live database.
+        assert sql.exit_code == 1
+        return
+    assert sql.exit_code == 0
+    assert "CREATE TABLE customers" in sql.output
+
+
+def test_unreachable_database_is_one_clear_line(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "customer_registry", "credentials", "list"],
+        env={
+            **os.environ,
+            "CUSTOMER_REGISTRY_DATABASE_URL": "postgresql+asyncpg://nobody@127.0.0.1:1/none",
+        },
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+
+    assert result.returncode == 1
+    assert "cannot use the database" in result.stderr
     assert "Traceback" not in result.stderr

@@ -7,19 +7,12 @@ uses 1000: ``CONCURRENCY_REQUESTS=1000 scripts/test -- tests/test_concurrency.py
 import asyncio
 import logging
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
-from customer_registry import auth
+from customer_registry import credentials
 from tests.conftest import token_for
 from tests.horizon.conftest import person
 from tests.subscriptions.conftest import CUSTOMERS, seed_post
@@ -28,45 +21,6 @@ logger = logging.getLogger(__name__)
 WRITERS = 32
 REQUESTS = int(os.environ.get("CONCURRENCY_REQUESTS", "20"))
 NUMBER = "c1631704458"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-def server(database_url: str, key_file: Path, tmp_path: Path) -> Iterator[str]:
-    """``customer-registry serve --workers 2`` on the test database."""
-    port = _free_port()
-    env = {
-        **os.environ,
-        "CUSTOMER_REGISTRY_DATABASE_URL": database_url,
-        "CUSTOMER_REGISTRY_KEY_FILE": str(key_file),
-        "CUSTOMER_REGISTRY_DB_POOL_SIZE": "8",
-    }
-    command = [sys.executable, "-m", "customer_registry", "serve", "--port", str(port)]
-    process = subprocess.Popen(
-        [*command, "--workers", "2"],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 def _bodies(writer: int, i: int) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -91,7 +45,7 @@ async def _writer(http: httpx.AsyncClient, client_id: int, writer: int) -> list[
 
 
 async def test_concurrent_writers_of_one_customer_leave_one_consistent_row(
-    server: str, client: httpx.AsyncClient, credential: auth.IssuedCredential, client_id: int
+    server: str, client: httpx.AsyncClient, credential: credentials.IssuedCredential, client_id: int
 ) -> None:
     headers = {
         "Authorization": f"Bearer {await token_for(client, credential)}",

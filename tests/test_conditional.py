@@ -3,17 +3,8 @@
 import httpx
 import pytest
 
-from customer_registry import auth
-from tests.conftest import token_for
 from tests.horizon.conftest import customer_url, person
 from tests.subscriptions.conftest import CUSTOMERS, seed_post
-
-
-@pytest.fixture
-async def both(client: httpx.AsyncClient, credential: auth.IssuedCredential) -> httpx.AsyncClient:
-    client.headers["Authorization"] = f"Bearer {await token_for(client, credential)}"
-    client.headers["X-Subscription-Key"] = credential.subscription_key
-    return client
 
 
 @pytest.fixture

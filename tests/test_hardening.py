@@ -5,20 +5,12 @@ import json
 import httpx
 import pytest
 
-from customer_registry import auth
-from tests.conftest import DATA, token_for
+from tests.conftest import DATA
 from tests.horizon.conftest import customer_url
 from tests.subscriptions.conftest import CUSTOMERS
 
 SEED = (DATA / "horizon_put_request.json").read_bytes()
 DEEP = b"[" * 10_000 + b"]" * 10_000
-
-
-@pytest.fixture
-async def both(client: httpx.AsyncClient, credential: auth.IssuedCredential) -> httpx.AsyncClient:
-    client.headers["Authorization"] = f"Bearer {await token_for(client, credential)}"
-    client.headers["X-Subscription-Key"] = credential.subscription_key
-    return client
 
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/xml", None])

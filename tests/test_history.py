@@ -3,7 +3,7 @@
 import httpx
 from fastapi import FastAPI
 
-from customer_registry import auth
+from customer_registry import credentials
 from tests.conftest import create_credential, new_client_id, token_for
 from tests.horizon.conftest import customer_url, person
 from tests.subscriptions.conftest import CUSTOMERS, seed_post
@@ -14,7 +14,7 @@ def history_url(client_id: int, number: str) -> str:
 
 
 async def test_create_and_update_are_recorded_with_old_and_new_values(
-    horizon: httpx.AsyncClient, client_id: int, credential: auth.IssuedCredential
+    horizon: httpx.AsyncClient, client_id: int, credential: credentials.IssuedCredential
 ) -> None:
     await horizon.put(customer_url(client_id, "c1"), json=person(), headers={"X-Request-ID": "r-1"})
     await horizon.put(customer_url(client_id, "c1"), json=person(email="new@mail.com"))
@@ -57,7 +57,7 @@ async def test_a_write_that_changes_nothing_adds_no_entry(
 
 
 async def test_writes_through_both_dialects_are_recorded_with_their_dialect(
-    horizon: httpx.AsyncClient, client_id: int, credential: auth.IssuedCredential
+    horizon: httpx.AsyncClient, client_id: int, credential: credentials.IssuedCredential
 ) -> None:
     keyed = {"X-Subscription-Key": credential.subscription_key}
     await horizon.post(CUSTOMERS, json=seed_post(), headers=keyed)

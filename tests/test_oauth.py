@@ -5,10 +5,10 @@ import jwt
 import pytest
 from fastapi import FastAPI
 
-from customer_registry import auth
+from customer_registry import credentials
 
 
-def form(issued: auth.IssuedCredential, **extra: str) -> dict[str, str]:
+def form(issued: credentials.IssuedCredential, **extra: str) -> dict[str, str]:
     return {
         "grant_type": "client_credentials",
         "client_id": issued.oauth_client_id,
@@ -18,7 +18,7 @@ def form(issued: auth.IssuedCredential, **extra: str) -> dict[str, str]:
 
 
 async def test_form_request_with_documented_audience_gets_a_bearer_token(
-    client: httpx.AsyncClient, credential: auth.IssuedCredential, app: FastAPI
+    client: httpx.AsyncClient, credential: credentials.IssuedCredential, app: FastAPI
 ) -> None:
     response = await client.post(
         "/oauth/token", data=form(credential, audience="https://api.horizonafs.io")
@@ -36,7 +36,7 @@ async def test_form_request_with_documented_audience_gets_a_bearer_token(
 
 
 async def test_json_request_gets_a_token(
-    client: httpx.AsyncClient, credential: auth.IssuedCredential
+    client: httpx.AsyncClient, credential: credentials.IssuedCredential
 ) -> None:
     response = await client.post("/oauth/token", json=form(credential))
 
@@ -44,7 +44,7 @@ async def test_json_request_gets_a_token(
 
 
 async def test_http_basic_client_authentication_gets_a_token(
-    client: httpx.AsyncClient, credential: auth.IssuedCredential
+    client: httpx.AsyncClient, credential: credentials.IssuedCredential
 ) -> None:
     pair = f"{credential.oauth_client_id}:{credential.oauth_client_secret}".encode()
     response = await client.post(
@@ -57,7 +57,10 @@ async def test_http_basic_client_authentication_gets_a_token(
 
 
 async def test_token_from_one_app_works_in_another_over_the_same_database(
-    client: httpx.AsyncClient, credential: auth.IssuedCredential, app: FastAPI, client_id: int
+    client: httpx.AsyncClient,
+    credential: credentials.IssuedCredential,
+    app: FastAPI,
+    client_id: int,
 ) -> None:
     from customer_registry.app import create_app
 
@@ -76,7 +79,7 @@ async def test_token_from_one_app_works_in_another_over_the_same_database(
 
 @pytest.mark.parametrize("field", ["client_secret", "client_id"])
 async def test_wrong_client_credentials_are_invalid_client(
-    client: httpx.AsyncClient, credential: auth.IssuedCredential, field: str
+    client: httpx.AsyncClient, credential: credentials.IssuedCredential, field: str
 ) -> None:
     response = await client.post("/oauth/token", data=form(credential, **{field: "wrong"}))
 
@@ -85,10 +88,10 @@ async def test_wrong_client_credentials_are_invalid_client(
 
 
 async def test_revoked_credential_gets_no_token(
-    client: httpx.AsyncClient, credential: auth.IssuedCredential, app: FastAPI
+    client: httpx.AsyncClient, credential: credentials.IssuedCredential, app: FastAPI
 ) -> None:
     async with app.state.engine.begin() as conn:
-        await auth.revoke_credential(conn, credential.oauth_client_id)
+        await credentials.revoke_credential(conn, credential.oauth_client_id)
 
     response = await client.post("/oauth/token", data=form(credential))
 
@@ -98,7 +101,7 @@ async def test_revoked_credential_gets_no_token(
 
 @pytest.mark.parametrize("grant", ["password", "authorization_code", ""])
 async def test_other_grant_types_are_unsupported(
-    client: httpx.AsyncClient, credential: auth.IssuedCredential, grant: str
+    client: httpx.AsyncClient, credential: credentials.IssuedCredential, grant: str
 ) -> None:
     response = await client.post("/oauth/token", data=form(credential, grant_type=grant))
 
@@ -122,7 +125,7 @@ async def test_unreadable_token_request_is_invalid_request(
 
 
 async def test_unknown_audience_is_refused(
-    client: httpx.AsyncClient, credential: auth.IssuedCredential
+    client: httpx.AsyncClient, credential: credentials.IssuedCredential
 ) -> None:
     response = await client.post("/oauth/token", data=form(credential, audience="https://x"))
 

@@ -1,6 +1,7 @@
 """Personal data is encrypted at rest: a dump of the database shows none of it."""
 
 import asyncio
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -10,8 +11,10 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from typer.testing import CliRunner
 
-from customer_registry import auth
+from customer_registry import credentials
+from customer_registry.cli import app as cli
 from tests.horizon.conftest import customer_url, person
 from tests.subscriptions.conftest import CUSTOMERS, seed_post
 
@@ -33,7 +36,7 @@ async def _dump(app: FastAPI, database_url: str) -> bytes:
 async def test_a_database_dump_shows_no_national_id_in_clear_text(
     horizon: httpx.AsyncClient,
     client_id: int,
-    credential: auth.IssuedCredential,
+    credential: credentials.IssuedCredential,
     app: FastAPI,
     database_url: str,
 ) -> None:
@@ -77,3 +80,29 @@ def test_the_key_file_is_created_readable_by_its_owner_only(tmp_path: Path) -> N
     Vault.open(tmp_path / "new.key")
 
     assert (tmp_path / "new.key").stat().st_mode & 0o777 == 0o600
+
+
+async def test_key_rotation_re_encrypts_everything_while_the_service_runs(
+    horizon: httpx.AsyncClient, client_id: int, app: FastAPI, key_file: Path, database_url: str
+) -> None:
+    await horizon.put(customer_url(client_id, "p1"), json=person())
+    env = {
+        "CUSTOMER_REGISTRY_DATABASE_URL": database_url,
+        "CUSTOMER_REGISTRY_KEY_FILE": str(key_file),
+    }
+
+    result = await asyncio.to_thread(CliRunner().invoke, cli, ["keys", "rotate"], env=env)
+
+    assert result.exit_code == 0, result.output
+    current = json.loads(key_file.read_text())["current"]
+    async with app.state.engine.connect() as conn:
+        stored = (await conn.execute(text("SELECT ssn FROM customers"))).scalars().all()
+    assert all(value.startswith(f"{current}.") for value in stored if value)
+    found = await horizon.post(
+        f"/customer/v1/clients/{client_id}/customers/search",
+        json={"searchValue": "02016126007", "searchColumn": "ssn"},
+    )
+    assert found.json()["total"] == 1
+    await horizon.put(customer_url(client_id, "p1"), json=person(email="after@rotation.no"))
+    history = await horizon.get(f"/registry/v1/clients/{client_id}/customers/p1/history")
+    assert history.status_code == 200

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from customer_registry import health, logs, metrics, oauth
+from customer_registry import health, logs, metrics, oauth, openapi
 from customer_registry.body_limit import BodySizeLimit
 from customer_registry.config import Settings
 from customer_registry.db import create_engine
@@ -133,6 +133,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Customer Registry",
         version="0.1.0",
         summary="Customer master data, wire-compatible with Riverty's customer APIs.",
+        generate_unique_id_function=openapi.operation_id,
         lifespan=lifespan,
     )
     app.state.metrics = metrics.Metrics(engine)
@@ -157,4 +158,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.api_routes = [
         r for router in routers for r in router.routes if isinstance(r, APIRoute)
     ]
+    openapi.install(app)
     return app

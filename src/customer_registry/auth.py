@@ -1,17 +1,11 @@
-"""Credentials, access tokens and the authenticated principal.
+"""Access tokens and the authenticated principal.
 
-A credential covers one or more clients. It carries two secrets, shown once at creation
-and stored only as SHA-256 digests: an OAuth client secret (Horizon dialect: exchanged for
-a bearer JWT at /oauth/token) and a subscription key (Subscriptions dialect). The secrets
-are 256-bit random values, so a fast digest is as strong as a slow password hash here and
-lets every request be checked with one indexed lookup.
+A credential (credentials.py) carries an OAuth client secret, exchanged for a bearer JWT at
+/oauth/token (Horizon dialect), and a subscription key (Subscriptions dialect).
 """
 
-import hashlib
 import hmac
 import secrets
-import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -20,10 +14,11 @@ import jwt
 from fastapi import Depends, Path, Request
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.security import APIKeyHeader, OAuth2
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from customer_registry.config import Settings
+from customer_registry.credentials import digest
 from customer_registry.customers.model import Audit
 from customer_registry.db import Connection, credential_clients, credentials, signing_keys
 from customer_registry.errors import Forbidden, GatewayError, NotAuthenticated
@@ -31,62 +26,6 @@ from customer_registry.errors import Forbidden, GatewayError, NotAuthenticated
 TOKEN_SCOPE = "customer:read customer:write"
 _ALGORITHM = "HS256"
 MAX_CLIENT_ID = 2**63 - 1
-
-
-def digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
-@dataclass(frozen=True, slots=True)
-class IssuedCredential:
-    credential_id: str
-    oauth_client_id: str
-    oauth_client_secret: str
-    subscription_key: str
-    client_ids: list[int]
-
-    def public(self) -> dict[str, Any]:
-        return {
-            "oauthClientId": self.oauth_client_id,
-            "oauthClientSecret": self.oauth_client_secret,
-            "subscriptionKey": self.subscription_key,
-            "clientIds": self.client_ids,
-        }
-
-
-async def create_credential(
-    conn: AsyncConnection, client_ids: Sequence[int], name: str
-) -> IssuedCredential:
-    issued = IssuedCredential(
-        credential_id=str(uuid.uuid4()),
-        oauth_client_id="cr_" + secrets.token_hex(10),
-        oauth_client_secret=secrets.token_urlsafe(32),
-        subscription_key=secrets.token_hex(16),
-        client_ids=sorted(set(client_ids)),
-    )
-    await conn.execute(
-        insert(credentials).values(
-            id=issued.credential_id,
-            name=name,
-            oauth_client_id=issued.oauth_client_id,
-            oauth_secret_hash=digest(issued.oauth_client_secret),
-            subscription_key_hash=digest(issued.subscription_key),
-            created_at=datetime.now(UTC),
-        )
-    )
-    rows = [{"client_id": c, "credential_id": issued.credential_id} for c in issued.client_ids]
-    await conn.execute(insert(credential_clients), rows)
-    return issued
-
-
-async def revoke_credential(conn: AsyncConnection, oauth_client_id: str) -> bool:
-    """Revoke a credential: its tokens and subscription key stop working at once."""
-    stmt = (
-        update(credentials)
-        .where(credentials.c.oauth_client_id == oauth_client_id, credentials.c.revoked_at.is_(None))
-        .values(revoked_at=datetime.now(UTC))
-    )
-    return (await conn.execute(stmt)).rowcount == 1
 
 
 async def authenticate_client(
@@ -141,7 +80,7 @@ async def _signing_secret(request: Request, conn: AsyncConnection, kid: str) -> 
     return cache[kid]
 
 
-async def _token_subject(request: Request, conn: AsyncConnection, token: str) -> str:
+async def _token_claims(request: Request, conn: AsyncConnection, token: str) -> dict[str, Any]:
     settings: Settings = request.app.state.settings
     try:
         kid = jwt.get_unverified_header(token).get("kid")
@@ -159,7 +98,12 @@ async def _token_subject(request: Request, conn: AsyncConnection, token: str) ->
         raise NotAuthenticated("the access token has expired; request a new one") from exc
     except jwt.PyJWTError as exc:
         raise NotAuthenticated(f"the access token is invalid: {exc}") from exc
-    return str(claims["sub"])
+    return claims
+
+
+def _epoch(moment: datetime) -> int:
+    # SQLite hands timestamps back without their zone; they were stored in UTC.
+    return int(moment.replace(tzinfo=moment.tzinfo or UTC).timestamp())
 
 
 oauth2_scheme = OAuth2(
@@ -187,8 +131,8 @@ class Principal:
     credential_id: str
 
     def audit(self, request: Request, dialect: str) -> Audit:
-        request_id = request.headers.get("x-request-id")
-        return Audit(dialect, self.credential_id, request_id[:128] if request_id else None)
+        # Set by the observability middleware: the caller's X-Request-ID or a generated one.
+        return Audit(dialect, self.credential_id, getattr(request.state, "request_id", None))
 
 
 async def horizon_client(
@@ -198,19 +142,22 @@ async def horizon_client(
     client_id: Annotated[int, Path(alias="clientId", ge=1, le=MAX_CLIENT_ID)],
 ) -> Principal:
     """The path's client, once the bearer token is shown to cover it."""
-    credential_id = await _token_subject(request, conn, _bearer_token(authorization))
+    claims = await _token_claims(request, conn, _bearer_token(authorization))
+    credential_id = str(claims["sub"])
     covers = and_(
         credential_clients.c.credential_id == credentials.c.id,
         credential_clients.c.client_id == client_id,
     )
     stmt = (
-        select(credentials.c.revoked_at, credential_clients.c.client_id)
+        select(credentials.c.revoked_at, credentials.c.rotated_at, credential_clients.c.client_id)
         .select_from(credentials.outerjoin(credential_clients, covers))
         .where(credentials.c.id == credential_id)
     )
     row = (await conn.execute(stmt)).one_or_none()
     if row is None or row.revoked_at is not None:
         raise NotAuthenticated("the credential behind this access token has been revoked")
+    if row.rotated_at is not None and claims["iat"] < _epoch(row.rotated_at):
+        raise NotAuthenticated("the credential's secrets were rotated; request a new token")
     if row.client_id is None:
         raise Forbidden(f"this credential does not cover client {client_id}")
     return Principal(client_id, credential_id)

@@ -8,6 +8,18 @@ from starlette.responses import Response
 from customer_registry.customers.model import Condition
 
 ANY = "*"
+# OpenAPI: every customer representation and sign-up answer carries its version as the ETag.
+ETAG_HEADER = {
+    "ETag": {
+        "description": 'The customer\'s version, quoted: `"3"`',
+        "required": True,
+        "schema": {"type": "string", "pattern": '^"[0-9]+"$'},
+    }
+}
+NOT_MODIFIED_RESPONSE = {
+    "description": "The customer is still in the version If-None-Match names; no body",
+    "headers": ETAG_HEADER,
+}
 
 
 def etag(version: int) -> str:

@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -54,6 +55,8 @@ credentials = Table(
     Column("subscription_key_hash", String(64), nullable=False, unique=True),
     Column("created_at", Timestamp, nullable=False),
     Column("revoked_at", Timestamp),
+    # Tokens issued before the secrets were last rotated are refused.
+    Column("rotated_at", Timestamp),
 )
 
 credential_clients = Table(
@@ -146,6 +149,20 @@ customer_history = Table(
     Column("request_id", String(128)),
     Column("dialect", String(20), nullable=False),
     Column("changes", Text, nullable=False),
+)
+
+# Keyed by credential, not client: a key is the caller's, whichever client it writes to.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("credential_id", String(36), primary_key=True),
+    Column("idempotency_key", String(255), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("status", Integer),
+    Column("headers", Text),
+    Column("body", LargeBinary),
+    Column("expires_at", Timestamp, nullable=False),
+    Index(None, "expires_at"),
 )
 
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}

@@ -23,9 +23,10 @@ nothing about its cause.
 """
 
 from dataclasses import dataclass
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 from fastapi import Depends
+from pydantic import BaseModel, Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -37,6 +38,7 @@ _REASONS = {
     404: "Not found",
     409: "Conflict",
     412: "The customer is not in the expected version",
+    413: "The request body is larger than the configured limit",
     415: "The body is not JSON",
 }
 BUSINESS_ERROR = "BUSINESS_ERROR"
@@ -111,6 +113,13 @@ class NotAuthenticated(BusinessError):
         return {"WWW-Authenticate": 'Bearer realm="customer-registry"'}
 
 
+class GatewayRejection(BaseModel):
+    """The body of a ``GatewayError``."""
+
+    statusCode: Literal[401]
+    message: str
+
+
 class GatewayError(NotAuthenticated):
     """Subscription-key rejections, in the body Riverty's API gateway sends (spec B.1)."""
 
@@ -175,12 +184,46 @@ def render(request: Request, error: AppError) -> Response:
     )
 
 
-def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` entries for problem+json errors."""
-    return {
-        status: {"description": _REASONS.get(status, "Error"), "content": {PROBLEM_JSON: {}}}
-        for status in statuses
+class ProblemParameter(BaseModel):
+    name: str = Field(description="The field's JSON path in the dialect's names, or the parameter")
+    reason: str
+
+
+class Problem(BaseModel):
+    """An ``AppError.body()``: application/problem+json with the members of spec A.6."""
+
+    type: str = Field(description="`/problems/<code>`, stable per kind of error")
+    title: str
+    status: int
+    category: Literal["BUSINESS_ERROR", "TECHNICAL_ERROR"]
+    message: str
+    invalidParameters: list[ProblemParameter] = Field(
+        default_factory=list, description="400 only: every field that failed, by its JSON path"
+    )
+
+
+PROBLEM_SCHEMA = {"$ref": "#/components/schemas/Problem"}
+_WWW_AUTHENTICATE = {
+    "WWW-Authenticate": {
+        "description": "`Bearer`: send an access token from POST /oauth/token",
+        "required": True,
+        "schema": {"type": "string"},
     }
+}
+
+
+def _problem_response(status: int, *, body: bool) -> dict[str, Any]:
+    response: dict[str, Any] = {"description": _REASONS.get(status, "Error")}
+    if body:
+        response["content"] = {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA}}
+    if status == 401:
+        response["headers"] = _WWW_AUTHENTICATE
+    return response
+
+
+def problem_responses(*statuses: int, body: bool = True) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries for problem+json errors (``body=False``: for HEAD)."""
+    return {status: _problem_response(status, body=body) for status in statuses}
 
 
 async def require_json(request: Request) -> None:

@@ -3,15 +3,16 @@
 import base64
 import binascii
 import json
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import unquote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from customer_registry import auth
 from customer_registry.db import Connection
-from customer_registry.errors import AppError
+from customer_registry.errors import AppError, problem_responses
 
 router = APIRouter(tags=["OAuth"])
 
@@ -47,7 +48,7 @@ async def _form_or_json(request: Request) -> dict[str, str]:
     if media_type == "application/json":
         try:
             body = json.loads(await request.body())
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             raise OAuthError("invalid_request", "the request body is not valid JSON") from exc
         if isinstance(body, dict):
             return {key: value for key, value in body.items() if isinstance(value, str)}
@@ -82,12 +83,17 @@ _TOKEN_REQUEST_BODY = {
         media_type: {
             "schema": {
                 "type": "object",
-                "required": ["grant_type"],
+                # client_id and client_secret may come as HTTP Basic credentials instead.
+                "required": ["grant_type", "client_id", "client_secret"],
                 "properties": {
                     "grant_type": {"type": "string", "enum": ["client_credentials"]},
-                    "client_id": {"type": "string"},
-                    "client_secret": {"type": "string"},
-                    "audience": {"type": "string", "example": "https://api.horizonafs.io"},
+                    "client_id": {"type": "string", "minLength": 1},
+                    "client_secret": {"type": "string", "minLength": 1},
+                    "audience": {
+                        "type": "string",
+                        "description": "If sent, the configured token audience",
+                        "example": "https://api.horizonafs.io",
+                    },
                 },
             }
         }
@@ -96,7 +102,52 @@ _TOKEN_REQUEST_BODY = {
 }
 
 
-@router.post("/oauth/token", openapi_extra={"requestBody": _TOKEN_REQUEST_BODY})
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: Literal["Bearer"]
+    expires_in: int
+    scope: str
+
+
+class OAuthErrorOut(BaseModel):
+    """RFC 6749 section 5.2; ``invalid_target`` is RFC 8707's."""
+
+    error: Literal["invalid_request", "invalid_client", "unsupported_grant_type", "invalid_target"]
+    error_description: str
+
+
+_NO_STORE_HEADERS = {
+    name: {"description": f"`{value}`", "required": True, "schema": {"type": "string"}}
+    for name, value in _NO_STORE.items()
+}
+_TOKEN_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"model": TokenOut, "description": "A bearer access token", "headers": _NO_STORE_HEADERS},
+    400: {
+        "model": OAuthErrorOut,
+        "description": "invalid_request, unsupported_grant_type or invalid_target (audience)",
+        "headers": _NO_STORE_HEADERS,
+    },
+    401: {
+        "model": OAuthErrorOut,
+        "description": "invalid_client: unknown client or wrong secret",
+        "headers": {
+            **_NO_STORE_HEADERS,
+            "WWW-Authenticate": {
+                "description": "`Basic`",
+                "required": True,
+                "schema": {"type": "string"},
+            },
+        },
+    },
+    **problem_responses(413),
+}
+
+
+@router.post(
+    "/oauth/token",
+    responses=_TOKEN_RESPONSES,
+    openapi_extra={"requestBody": _TOKEN_REQUEST_BODY},
+)
 async def create_token(request: Request, conn: Connection) -> JSONResponse:
     """Exchange a client id and secret for a bearer access token (client-credentials grant)."""
     settings = request.app.state.settings

@@ -3,7 +3,7 @@ from typing import Any
 import httpx
 import pytest
 
-from customer_registry import auth
+from customer_registry import credentials
 from tests.conftest import load
 
 CUSTOMERS = "/subscriptions/v1/customers"
@@ -16,14 +16,14 @@ def seed_post(**changes: Any) -> dict[str, Any]:
     return body
 
 
-def keyed(http: httpx.AsyncClient, issued: auth.IssuedCredential) -> httpx.AsyncClient:
+def keyed(http: httpx.AsyncClient, issued: credentials.IssuedCredential) -> httpx.AsyncClient:
     http.headers["X-Subscription-Key"] = issued.subscription_key
     return http
 
 
 @pytest.fixture
 def subscriptions(
-    client: httpx.AsyncClient, credential: auth.IssuedCredential
+    client: httpx.AsyncClient, credential: credentials.IssuedCredential
 ) -> httpx.AsyncClient:
     """The test client, sending the subscription key of ``client_id``'s credential."""
     return keyed(client, credential)

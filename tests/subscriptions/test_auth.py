@@ -1,7 +1,7 @@
 import httpx
 from fastapi import FastAPI
 
-from customer_registry import auth
+from customer_registry import credentials
 from tests.conftest import create_credential, new_client_id
 from tests.subscriptions.conftest import CUSTOMERS, keyed, seed_post
 
@@ -36,10 +36,10 @@ async def test_unknown_key_is_the_gateways_401(client: httpx.AsyncClient) -> Non
 
 
 async def test_revoked_key_is_the_gateways_401(
-    subscriptions: httpx.AsyncClient, app: FastAPI, credential: auth.IssuedCredential
+    subscriptions: httpx.AsyncClient, app: FastAPI, credential: credentials.IssuedCredential
 ) -> None:
     async with app.state.engine.begin() as conn:
-        await auth.revoke_credential(conn, credential.oauth_client_id)
+        await credentials.revoke_credential(conn, credential.oauth_client_id)
 
     response = await subscriptions.get(f"{CUSTOMERS}/c1")
 
@@ -56,7 +56,7 @@ async def test_key_for_several_clients_is_refused(client: httpx.AsyncClient, app
 
 
 async def test_key_of_one_client_never_reads_or_writes_another_clients_customers(
-    client: httpx.AsyncClient, app: FastAPI, credential: auth.IssuedCredential
+    client: httpx.AsyncClient, app: FastAPI, credential: credentials.IssuedCredential
 ) -> None:
     owner = {"X-Subscription-Key": credential.subscription_key}
     intruder_key = (await create_credential(app, new_client_id())).subscription_key
@@ -75,7 +75,7 @@ async def test_key_of_one_client_never_reads_or_writes_another_clients_customers
 
 
 async def test_bearer_token_does_not_open_the_subscriptions_api(
-    client: httpx.AsyncClient, credential: auth.IssuedCredential
+    client: httpx.AsyncClient, credential: credentials.IssuedCredential
 ) -> None:
     response = await client.get(
         f"{CUSTOMERS}/c1", headers={"Authorization": f"Bearer {credential.subscription_key}"}

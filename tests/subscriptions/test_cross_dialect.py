@@ -1,20 +1,9 @@
 """One customer, two dialects: what one writes, the other reads and updates."""
 
 import httpx
-import pytest
 
-from customer_registry import auth
-from tests.conftest import token_for
 from tests.horizon.conftest import customer_url, person
 from tests.subscriptions.conftest import CUSTOMERS, seed_post
-
-
-@pytest.fixture
-async def both(
-    subscriptions: httpx.AsyncClient, credential: auth.IssuedCredential
-) -> httpx.AsyncClient:
-    subscriptions.headers["Authorization"] = f"Bearer {await token_for(subscriptions, credential)}"
-    return subscriptions
 
 
 async def test_subscriptions_customer_reads_through_horizon(

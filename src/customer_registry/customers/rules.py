@@ -7,13 +7,16 @@ models attach them to fields, so each problem is reported under the field's JSON
 import re
 import secrets
 import unicodedata
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import phonenumbers
 import pycountry
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, StringConstraints
+from pydantic import AfterValidator, GetJsonSchemaHandler, StringConstraints
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 from stdnum import luhn
 from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.no import fodselsnummer, orgnr
@@ -21,6 +24,19 @@ from stdnum.no import fodselsnummer, orgnr
 from customer_registry.customers.model import Customer, CustomerType
 
 _ALLOWED_CONTROL = frozenset("\t")
+
+
+# eq=False: hashed by identity, as typing hashes Annotated metadata and a dict cannot be.
+@dataclass(frozen=True, slots=True, eq=False)
+class Documented:
+    """Adds JSON Schema keywords to a type's OpenAPI schema; validation stays the validators'."""
+
+    keywords: dict[str, Any]
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {**handler(core_schema), **self.keywords}
 
 
 def clean_text(value: str) -> str:
@@ -34,7 +50,11 @@ def clean_text(value: str) -> str:
     return value
 
 
-CleanText = Annotated[str, AfterValidator(clean_text)]
+# The Cc characters clean_text refuses: C0 but tab, DEL, C1.
+_NO_CONTROL_CHARACTERS = "^[^\\u0000-\\u0008\\u000a-\\u001f\\u007f-\\u009f]*$"
+CleanText = Annotated[
+    str, AfterValidator(clean_text), Documented({"pattern": _NO_CONTROL_CHARACTERS})
+]
 
 
 def length(max_length: int, min_length: int = 0) -> StringConstraints:
@@ -48,7 +68,12 @@ def country_code(value: str) -> str:
     return code
 
 
-CountryCode = Annotated[CleanText, AfterValidator(country_code)]
+_COUNTRY_CODES = sorted(country.alpha_2 for country in pycountry.countries)
+CountryCode = Annotated[
+    CleanText,
+    AfterValidator(country_code),
+    Documented({"enum": _COUNTRY_CODES, "description": "ISO 3166-1 alpha-2, any case"}),
+]
 
 
 def language_code(value: str) -> str:
@@ -72,7 +97,14 @@ def email_address(value: str) -> str:
 
 
 Email = Annotated[CleanText, AfterValidator(email_address)]
-LanguageCode = Annotated[CleanText, AfterValidator(language_code)]
+_LANGUAGE_CODES = sorted(
+    language.alpha_2.upper() for language in pycountry.languages if hasattr(language, "alpha_2")
+)
+LanguageCode = Annotated[
+    CleanText,
+    AfterValidator(language_code),
+    Documented({"enum": ["", *_LANGUAGE_CODES], "description": "ISO 639-1, any case"}),
+]
 
 
 def upper_case(value: object) -> object:
@@ -80,9 +112,15 @@ def upper_case(value: object) -> object:
     return value.upper() if isinstance(value, str) else value
 
 
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def birth_date(value: object) -> object:
     """A date; a date-time (as the sibling accounting API sends) is truncated to its date."""
-    if isinstance(value, str) and len(value) > 10 and value[10] in "Tt ":
+    # pydantic would also take a number, or a string of digits, as a Unix time.
+    if not isinstance(value, str) or not _ISO_DATE.match(value):
+        raise ValueError(f"{value!r} is not a date (YYYY-MM-DD)")
+    if len(value) > 10 and value[10] in "Tt ":
         try:
             return datetime.fromisoformat(value).date()
         except ValueError as exc:

@@ -8,6 +8,7 @@ the history can never disagree with the customer.
 import dataclasses
 from collections.abc import Awaitable, Callable, Collection
 from datetime import UTC, datetime
+from typing import Any
 
 from customer_registry.customers import history_repository, repository, rules
 from customer_registry.customers.errors import (
@@ -212,3 +213,16 @@ async def lookup(
     if created is None:
         raise CustomerNumberTaken(client_id, number)
     return created, True
+
+
+Reseal = Callable[[Store, Any, int], Awaitable[tuple[int, Any]]]
+
+
+async def reseal_customers(store: Store, after: Any, limit: int) -> tuple[int, Any]:
+    """Re-encrypt one batch of customers with the current key; see ``keys rotate``."""
+    return await repository.reseal_customers(store, after, limit)
+
+
+async def reseal_history(store: Store, after: Any, limit: int) -> tuple[int, Any]:
+    """Re-encrypt one batch of history entries with the current key."""
+    return await history_repository.reseal(store, after, limit)

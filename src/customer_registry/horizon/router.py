@@ -6,29 +6,34 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from customer_registry.auth import BearerPrincipal
-from customer_registry.conditional import etag, not_modified, unchanged, write_condition
+from customer_registry.conditional import (
+    NOT_MODIFIED_RESPONSE,
+    etag,
+    not_modified,
+    unchanged,
+    write_condition,
+)
 from customer_registry.customers import service
 from customer_registry.customers.model import Customer, SearchQuery
 from customer_registry.customers.rules import CleanText
 from customer_registry.db import CustomerStore
 from customer_registry.errors import JsonBody, problem_responses
-from customer_registry.horizon import schemas
+from customer_registry.horizon import responses, schemas
 from customer_registry.horizon.directory import person_directory
+from customer_registry.idempotency import HorizonIdempotency, IdempotentRoute
 
 router = APIRouter(
+    route_class=IdempotentRoute,
     prefix="/customer/v1/clients/{clientId}",
     tags=["Horizon customers"],
 )
 DIALECT = "horizon"
 
-CustomerNumber = Annotated[CleanText, Path(alias="customerNumber", min_length=1, max_length=100)]
+CustomerNumber = Annotated[
+    CleanText,
+    Path(alias="customerNumber", min_length=1, max_length=100, examples=["customer-person-1"]),
+]
 
-
-_CUSTOMER = {
-    "model": schemas.CustomerOut,
-    "description": "The customer; the ETag header carries its version",
-}
-_NOT_MODIFIED = {"description": "The customer is still in the version If-None-Match names"}
 IfMatch = Annotated[
     str | None, Header(description="Write only if the customer is at one of these ETags")
 ]
@@ -49,14 +54,15 @@ def _representation(request: Request, customer: Customer, status: int = 200) -> 
 
 @router.post(
     "/customers/search",
-    response_model=schemas.SearchOut,
-    responses=problem_responses(400, 401, 403),
+    response_model=responses.SearchOut,
+    responses=problem_responses(400, 401, 403, 413, 415),
 )
 async def search_customers(
     request: Request,
     store: CustomerStore,
     caller: BearerPrincipal,
     _json: JsonBody,
+    _once: HorizonIdempotency,
     params: Annotated[schemas.SearchParams, Query()],
     body: schemas.SearchIn,
 ) -> JSONResponse:
@@ -72,13 +78,18 @@ async def search_customers(
 
 @router.put(
     "/customers/{customerNumber}",
-    responses={200: _CUSTOMER, **problem_responses(400, 401, 403, 412)},
+    responses={
+        200: responses.PUT_CUSTOMER,
+        **problem_responses(400, 401, 403, 412, 413, 415),
+    },
+    openapi_extra=responses.PUT_REQUEST,
 )
 async def put_customer(
     request: Request,
     store: CustomerStore,
     caller: BearerPrincipal,
     _json: JsonBody,
+    _once: HorizonIdempotency,
     customer_number: CustomerNumber,
     body: schemas.CustomerIn,
     if_match: IfMatch = None,
@@ -93,7 +104,11 @@ async def put_customer(
 
 @router.get(
     "/customers/{customerNumber}",
-    responses={200: _CUSTOMER, 304: _NOT_MODIFIED, **problem_responses(400, 401, 403, 404)},
+    responses={
+        200: responses.GET_CUSTOMER,
+        304: NOT_MODIFIED_RESPONSE,
+        **problem_responses(400, 401, 403, 404),
+    },
 )
 async def get_customer(
     request: Request,
@@ -111,7 +126,10 @@ async def get_customer(
 
 @router.head(
     "/customers/{customerNumber}",
-    responses={200: {"description": "The customer exists"}, 404: {"description": "Unknown"}},
+    responses={
+        200: responses.HEAD_CUSTOMER,
+        **problem_responses(400, 401, 403, 404, body=False),
+    },
 )
 async def check_customer(
     request: Request, store: CustomerStore, caller: BearerPrincipal, customer_number: CustomerNumber
@@ -123,13 +141,19 @@ async def check_customer(
 
 @router.post(
     "/lookup/customer",
-    responses={200: _CUSTOMER, 201: _CUSTOMER, **problem_responses(400, 401, 403, 404, 409)},
+    responses={
+        200: {**responses.CUSTOMER, "description": "Found in the store"},
+        201: {**responses.CUSTOMER, "description": "Found in the person directory and created"},
+        **problem_responses(400, 401, 403, 404, 409, 413, 415),
+    },
+    openapi_extra=responses.LOOKUP_REQUEST,
 )
 async def lookup_customer(
     request: Request,
     store: CustomerStore,
     caller: BearerPrincipal,
     _json: JsonBody,
+    _once: HorizonIdempotency,
     body: schemas.LookupIn,
 ) -> JSONResponse:
     """Find a person by phone or identification number; create them from the directory."""

@@ -6,8 +6,10 @@ from urllib.parse import quote
 from pydantic import (
     BaseModel,
     BeforeValidator,
+    ConfigDict,
     Field,
     StrictBool,
+    WithJsonSchema,
 )
 
 from customer_registry.customers import rules
@@ -27,7 +29,12 @@ Text20 = Annotated[CleanText, length(20)]
 Text50 = Annotated[CleanText, length(50)]
 Text100 = Annotated[CleanText, length(100)]
 CustomerNumber = Annotated[CleanText, length(100, 1)]
-RiskScore = Annotated[str, BeforeValidator(rules.risk_score), length(50)]
+RiskScore = Annotated[
+    CleanText,
+    BeforeValidator(rules.risk_score),
+    length(50),
+    rules.Documented({"type": ["string", "number"]}),
+]
 
 _TYPES: dict[Any, CustomerType] = {
     "person": "Person",
@@ -40,8 +47,10 @@ _TYPES: dict[Any, CustomerType] = {
 def _customer_type(value: Any) -> Any:
     # The backend is .NET: its enum parser takes names case-insensitively and the numbers
     # the reference documents (Person : 1, Company : 2).
-    key = value.lower() if isinstance(value, str) else value
-    return value if isinstance(value, bool) else _TYPES.get(key, value)
+    # Objects and arrays cannot be looked up (unhashable): they fail as themselves.
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return value
+    return _TYPES.get(value.lower() if isinstance(value, str) else value, value)
 
 
 class PersonIn(BaseModel):
@@ -64,8 +73,17 @@ class AddressIn(BaseModel):
     countryCode: CountryCode
 
 
+_TYPE_SCHEMA = {
+    "anyOf": [
+        {"type": "string", "enum": ["Person", "Company"]},
+        {"type": "integer", "enum": [1, 2]},
+    ],
+    "description": "Person or Company in any case, or the backend's numbers 1 and 2",
+}
+
+
 class CustomerIn(BaseModel):
-    type: Annotated[CustomerType, BeforeValidator(_customer_type)]
+    type: Annotated[CustomerType, BeforeValidator(_customer_type), WithJsonSchema(_TYPE_SCHEMA)]
     person: PersonIn | None = None
     company: CompanyIn | None = None
     phoneNumber: Text20 | None = None
@@ -233,6 +251,21 @@ class LookupSpec(BaseModel):
 class LookupIn(BaseModel):
     """Both request formats of spec A.5.5: ``lookupField``/``lookupValue`` and ``lookup``."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["lookup"], "properties": {"lookup": {"type": "object"}}},
+                {
+                    "required": ["lookupField", "lookupValue"],
+                    "properties": {
+                        "lookupField": {"type": "string"},
+                        "lookupValue": {"type": "string"},
+                    },
+                },
+            ]
+        }
+    )
+
     lookupField: LookupFieldIn | None = None
     lookupValue: Annotated[CleanText, length(100, 1)] | None = None
     customerNumber: CustomerNumber | None = None
@@ -246,49 +279,3 @@ class LookupIn(BaseModel):
             return LookupKey(self.lookupField, self.lookupValue)
         names = ["lookup.type", "lookup.value"]
         raise CustomerInformationMissing([InvalidParameter(n, "is required") for n in names])
-
-
-class LinkOut(BaseModel):
-    href: str
-    rel: str
-    method: str
-
-
-class PersonOut(BaseModel):
-    firstName: str | None = None
-    lastName: str | None = None
-
-
-class CompanyOut(BaseModel):
-    name: str | None = None
-    organizationNumber: str | None = None
-
-
-class AddressOut(BaseModel):
-    addressLine: str
-    addressLine2: str | None = None
-    addressLine3: str | None = None
-    postalCode: str
-    postalPlace: str
-    countryCode: str
-
-
-class PaymentMeansOut(BaseModel):
-    paymentId: str
-
-
-class CustomerOut(BaseModel):
-    links: list[LinkOut] = Field(alias="_links")
-    customerNumber: str
-    type: Literal["Person", "Company", "Undefined"]
-    person: PersonOut | None = None
-    company: CompanyOut | None = None
-    phoneNumber: str | None = None
-    email: str | None = None
-    paymentMeans: PaymentMeansOut
-    address: AddressOut | None = None
-
-
-class SearchOut(BaseModel):
-    items: list[CustomerOut]
-    total: int

@@ -19,7 +19,10 @@ CustomerNumber = Annotated[CleanText, Path(alias="customerNumber", min_length=1,
 
 @router.get(
     "/customers/{customerNumber}/history",
-    responses={200: {"model": schemas.HistoryOut}, **problem_responses(400, 401, 403, 404)},
+    responses={
+        200: {"model": schemas.HistoryOut, "description": "The history, oldest entry first"},
+        **problem_responses(400, 401, 403, 404),
+    },
 )
 async def get_history(
     store: CustomerStore, caller: BearerPrincipal, customer_number: CustomerNumber

@@ -10,44 +10,34 @@ from customer_registry.conditional import etag, not_modified, unchanged, write_c
 from customer_registry.customers import service
 from customer_registry.customers.rules import CleanText
 from customer_registry.db import CustomerStore
-from customer_registry.errors import JsonBody, problem_responses
-from customer_registry.subscriptions import schemas
+from customer_registry.errors import JsonBody
+from customer_registry.idempotency import IdempotentRoute, SubscriptionsIdempotency
+from customer_registry.subscriptions import responses, schemas
 
 router = APIRouter(
+    route_class=IdempotentRoute,
     prefix="/subscriptions/v1/customers",
     tags=["Subscriptions customers"],
 )
 DIALECT = "subscriptions"
 
-CustomerNumber = Annotated[CleanText, Path(alias="customerNumber", min_length=1, max_length=100)]
-_GATEWAY_401 = {
-    "description": "Missing or invalid subscription key",
-    "content": {
-        "application/json": {
-            "example": {
-                "statusCode": 401,
-                "message": "Access denied due to missing subscription key. Make sure to "
-                "include subscription key when making requests to an API.",
-            }
-        }
-    },
-}
-
-
-def _responses(model: type[Any], *statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {200: {"model": model}, **problem_responses(*statuses), 401: _GATEWAY_401}
+CustomerNumber = Annotated[
+    CleanText,
+    Path(alias="customerNumber", min_length=1, max_length=100, examples=["c1631704458"]),
+]
 
 
 def _answer(body: dict[str, Any], version: int) -> JSONResponse:
     return JSONResponse(body, headers={"ETag": etag(version)})
 
 
-@router.post("", responses=_responses(schemas.SignUpOut, 400, 403))
+@router.post("", responses=responses.POST_RESPONSES, openapi_extra=responses.POST_REQUEST)
 async def create_customer(
     request: Request,
     store: CustomerStore,
     caller: SubscriptionPrincipal,
     _json: JsonBody,
+    _once: SubscriptionsIdempotency,
     body: schemas.CustomerRequest,
 ) -> JSONResponse:
     """Create the customer, or update it when the client already has that customer number."""
@@ -56,12 +46,17 @@ async def create_customer(
     return _answer(schemas.sign_up(customer), customer.version)
 
 
-@router.put("/{customerNumber}", responses=_responses(schemas.SignUpOut, 400, 403, 404, 412))
+@router.put(
+    "/{customerNumber}",
+    responses=responses.PUT_RESPONSES,
+    openapi_extra=responses.PUT_REQUEST,
+)
 async def update_customer(
     request: Request,
     store: CustomerStore,
     caller: SubscriptionPrincipal,
     _json: JsonBody,
+    _once: SubscriptionsIdempotency,
     customer_number: CustomerNumber,
     body: schemas.CustomerRequest,
     if_match: Annotated[str | None, Header(description="Update only at these ETags")] = None,
@@ -73,10 +68,7 @@ async def update_customer(
     return _answer(schemas.sign_up(customer), customer.version)
 
 
-@router.get(
-    "/{customerNumber}",
-    responses={**_responses(schemas.CustomerOut, 400, 403, 404), 304: {"description": "Unchanged"}},
-)
+@router.get("/{customerNumber}", responses=responses.GET_RESPONSES)
 async def get_customer(
     store: CustomerStore,
     caller: SubscriptionPrincipal,

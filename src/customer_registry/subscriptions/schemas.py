@@ -9,7 +9,7 @@ street + streetNumber + streetNumberAdditional <-> addressLine, careOf <-> addre
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, WithJsonSchema
 
 from customer_registry.customers import rules
 from customer_registry.customers.model import Customer, CustomerType, CustomerWrite
@@ -22,7 +22,18 @@ Text10 = Annotated[CleanText, length(10)]
 Text20 = Annotated[CleanText, length(20)]
 Text40 = Annotated[CleanText, length(40)]
 Text100 = Annotated[CleanText, length(100)]
-BirthDate = Annotated[date, BeforeValidator(rules.birth_date), AfterValidator(rules.past_date)]
+BirthDate = Annotated[
+    date,
+    BeforeValidator(rules.birth_date),
+    AfterValidator(rules.past_date),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "anyOf": [{"format": "date"}, {"format": "date-time"}],
+            "description": "Not in the future; a date-time is truncated to its date",
+        }
+    ),
+]
 
 _TYPES: dict[Category, CustomerType] = {"PERSON": "Person", "COMPANY": "Company"}
 _CATEGORIES: dict[CustomerType, Category] = {v: k for k, v in _TYPES.items()}
@@ -178,37 +189,3 @@ def from_customer(customer: Customer) -> dict[str, Any]:
             "mobilePhone": customer.mobile_phone,
         }
     )
-
-
-class SignUpOut(BaseModel):
-    signUpId: int
-    customerNumber: str
-    externalCustomerReference: str
-    contracts: list[dict[str, Any]]
-
-
-class AddressOut(BaseModel):
-    street: str | None = None
-    postalCode: str | None = None
-    postalPlace: str | None = None
-    countryCode: str | None = None
-    streetNumber: str | None = None
-    streetNumberAdditional: str | None = None
-    careOf: str | None = None
-
-
-class CustomerOut(BaseModel):
-    customerNumber: str
-    salutation: Salutation | None = None
-    firstName: str | None = None
-    lastName: str | None = None
-    address: AddressOut
-    taxIdentificationNumber: str | None = None
-    identificationNumber: str | None = None
-    email: str | None = None
-    companyName: str
-    birthDate: date | None = None
-    language: str | None = None
-    customerCategory: Category
-    phone: str | None = None
-    mobilePhone: str | None = None

@@ -1,0 +1,59 @@
+"""The Typer application and what its commands share."""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import typer
+from rich.console import Console
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from customer_registry import migrations
+from customer_registry.config import Settings
+from customer_registry.db import Store, create_engine, database_url
+from customer_registry.vault import Vault
+
+app = typer.Typer(
+    no_args_is_help=True,
+    help="Customer Registry: customer master data speaking Riverty's customer APIs.",
+)
+console = Console(stderr=True, soft_wrap=True)
+T = TypeVar("T")
+
+
+def settings() -> Settings:
+    return Settings()
+
+
+def prepare_database(current: Settings) -> None:
+    if current.migrate_on_start:
+        migrations.upgrade(current.database_url, key_file=current.key_file)
+
+
+def safe_url(current: Settings) -> str:
+    return database_url(current.database_url).render_as_string(hide_password=True)
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    console.print(f"[red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+async def _in_transaction(current: Settings, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+    engine = create_engine(current)
+    try:
+        async with engine.begin() as conn:
+            return await work(conn)
+    finally:
+        await engine.dispose()
+
+
+def in_transaction(current: Settings, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+    """Run ``work`` in one committed transaction on its own event loop."""
+    return asyncio.run(_in_transaction(current, work))
+
+
+def in_store(current: Settings, work: Callable[[Store], Awaitable[T]]) -> T:
+    """Like ``in_transaction``, with the vault for personal data."""
+    vault = Vault.open(current.key_file)
+    return in_transaction(current, lambda conn: work(Store(conn, vault)))

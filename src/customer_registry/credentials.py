@@ -1,0 +1,145 @@
+"""Credentials: who may call, for which clients. The operator CLI manages them.
+
+A credential covers one or more clients. It carries two secrets, shown once at creation or
+rotation and stored only as SHA-256 digests: an OAuth client secret and a subscription key.
+The secrets are 256-bit and 128-bit random values, so a fast digest is as strong as a slow
+password hash here, and lets every request be checked with one indexed lookup.
+"""
+
+import hashlib
+import secrets
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, insert, literal, select, union_all, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from customer_registry.db import credential_clients, credentials, customers
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedCredential:
+    credential_id: str
+    oauth_client_id: str
+    oauth_client_secret: str
+    subscription_key: str
+    client_ids: list[int]
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "oauthClientId": self.oauth_client_id,
+            "oauthClientSecret": self.oauth_client_secret,
+            "subscriptionKey": self.subscription_key,
+            "clientIds": self.client_ids,
+        }
+
+
+async def create_credential(
+    conn: AsyncConnection, client_ids: Sequence[int], name: str
+) -> IssuedCredential:
+    issued = IssuedCredential(
+        credential_id=str(uuid.uuid4()),
+        oauth_client_id="cr_" + secrets.token_hex(10),
+        oauth_client_secret=_new_secret(),
+        subscription_key=_new_key(),
+        client_ids=sorted(set(client_ids)),
+    )
+    await conn.execute(
+        insert(credentials).values(
+            id=issued.credential_id,
+            name=name,
+            oauth_client_id=issued.oauth_client_id,
+            oauth_secret_hash=digest(issued.oauth_client_secret),
+            subscription_key_hash=digest(issued.subscription_key),
+            created_at=datetime.now(UTC),
+        )
+    )
+    rows = [{"client_id": c, "credential_id": issued.credential_id} for c in issued.client_ids]
+    await conn.execute(insert(credential_clients), rows)
+    return issued
+
+
+async def revoke_credential(conn: AsyncConnection, oauth_client_id: str) -> bool:
+    """Revoke a credential: its tokens and subscription key stop working at once."""
+    stmt = (
+        update(credentials)
+        .where(credentials.c.oauth_client_id == oauth_client_id, credentials.c.revoked_at.is_(None))
+        .values(revoked_at=datetime.now(UTC))
+    )
+    return (await conn.execute(stmt)).rowcount == 1
+
+
+def _new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def _new_key() -> str:
+    # 32 hexadecimal characters, the shape of an API gateway's subscription keys.
+    return secrets.token_hex(16)
+
+
+async def rotate_credential(conn: AsyncConnection, oauth_client_id: str) -> IssuedCredential | None:
+    """New secrets for a credential; the old secret, key and tokens stop working at once."""
+    secret, key = _new_secret(), _new_key()
+    stmt = (
+        update(credentials)
+        .where(credentials.c.oauth_client_id == oauth_client_id, credentials.c.revoked_at.is_(None))
+        .values(
+            oauth_secret_hash=digest(secret),
+            subscription_key_hash=digest(key),
+            rotated_at=datetime.now(UTC),
+        )
+        .returning(credentials.c.id)
+    )
+    credential_id = (await conn.execute(stmt)).scalar_one_or_none()
+    if credential_id is None:
+        return None
+    covered = select(credential_clients.c.client_id).where(
+        credential_clients.c.credential_id == credential_id
+    )
+    client_ids = sorted((await conn.execute(covered)).scalars())
+    return IssuedCredential(credential_id, oauth_client_id, secret, key, client_ids)
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialInfo:
+    oauth_client_id: str
+    name: str
+    client_ids: list[int]
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+async def list_credentials(conn: AsyncConnection) -> list[CredentialInfo]:
+    rows = (
+        await conn.execute(
+            select(credentials, credential_clients.c.client_id)
+            .join(credential_clients, credential_clients.c.credential_id == credentials.c.id)
+            .order_by(credentials.c.created_at, credential_clients.c.client_id)
+        )
+    ).all()
+    found: dict[str, CredentialInfo] = {}
+    for row in rows:
+        info = found.setdefault(
+            row.id,
+            CredentialInfo(row.oauth_client_id, row.name, [], row.created_at, row.revoked_at),
+        )
+        info.client_ids.append(row.client_id)
+    return list(found.values())
+
+
+async def list_clients(conn: AsyncConnection) -> list[tuple[int, int]]:
+    """Every client with a credential or a customer, and its number of customers."""
+    counted = select(customers.c.client_id, func.count().label("n")).group_by(customers.c.client_id)
+    known = select(credential_clients.c.client_id, literal(0).label("n"))
+    both = union_all(counted, known).subquery()
+    stmt = select(both.c.client_id, func.max(both.c.n)).group_by(both.c.client_id)
+    rows = (await conn.execute(stmt.order_by(both.c.client_id))).all()
+    return [(row[0], row[1]) for row in rows]

@@ -1,0 +1,178 @@
+"""Idempotent writes: a retried POST/PUT with the same key gets the first answer again.
+
+The key (``Idempotency-Key``; on the Subscriptions routes also ``X-Request-ID``, which
+Riverty's accounting APIs document as "repeated requests with the same ID may be ignored")
+is claimed per credential inside the request's own transaction, and ``IdempotentRoute``
+stores the response under the claim in that same transaction, before it commits: the write
+and its stored answer exist together or not at all. A repeat with the same request gets the
+stored answer (``Idempotent-Replayed: true``) for 24 hours; with a different request a 422;
+while the first is still running a 409.
+"""
+
+import hashlib
+import json
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import Depends, Request, Response
+from fastapi.routing import APIRoute
+from sqlalchemy import and_, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from customer_registry.auth import Principal, horizon_client, subscription_client
+from customer_registry.db import Connection, idempotency_keys
+from customer_registry.errors import BusinessError, Conflict, InvalidParameter, RequestInvalid
+
+RETENTION = timedelta(hours=24)
+_REPLAYED_HEADERS = ("content-type", "etag")
+_k = idempotency_keys.c
+
+
+class IdempotencyKeyReused(BusinessError):
+    status = 422
+    code = "idempotency-key-reused"
+    title = "Idempotency key reused"
+
+    def __init__(self) -> None:
+        super().__init__("this idempotency key was used for a different request")
+
+
+class IdempotentRequestRunning(Conflict):
+    code = "idempotent-request-running"
+    title = "Request still running"
+
+    def __init__(self) -> None:
+        super().__init__("a request with this idempotency key is still running; retry later")
+
+
+class _Replay(Exception):
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+@dataclass(frozen=True, slots=True)
+class _Claim:
+    credential_id: str
+    key: str
+    conn: AsyncConnection
+
+
+def _request_key(request: Request, *, request_id_counts: bool) -> str | None:
+    key = request.headers.get("idempotency-key")
+    if key is None and request_id_counts:
+        key = request.headers.get("x-request-id")
+    if key is not None and not (0 < len(key) <= 255 and key.isprintable()):
+        reason = "must be 1 to 255 printable characters"
+        raise RequestInvalid([InvalidParameter("Idempotency-Key", reason)])
+    return key
+
+
+async def _fingerprint(request: Request) -> str:
+    head = "\0".join((request.method, request.url.path, request.url.query)).encode()
+    return hashlib.sha256(head + b"\0" + await request.body()).hexdigest()
+
+
+def lock_id(credential_id: str, key: str) -> int:
+    """The PostgreSQL advisory lock a running request holds on its key."""
+    digest = hashlib.sha256(f"{credential_id}\0{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+async def _lock_or_conflict(conn: AsyncConnection, claim: _Claim) -> None:
+    # PostgreSQL would make a concurrent repeat wait on the uncommitted claim; answer it now.
+    # (SQLite runs writers one at a time, so a repeat only ever sees a finished claim.)
+    if conn.dialect.name != "postgresql":
+        return
+    lock = lock_id(claim.credential_id, claim.key)
+    locked = await conn.scalar(text("SELECT pg_try_advisory_xact_lock(:lock)"), {"lock": lock})
+    if not locked:
+        raise IdempotentRequestRunning()
+
+
+def _stored_response(row: Any) -> Response:
+    headers = {**json.loads(row.headers), "Idempotent-Replayed": "true"}
+    return Response(content=row.body, status_code=row.status, headers=headers)
+
+
+async def _claim(conn: AsyncConnection, claim: _Claim, fingerprint: str) -> None:
+    now = datetime.now(UTC)
+    values = {
+        "credential_id": claim.credential_id,
+        "idempotency_key": claim.key,
+        "request_hash": fingerprint,
+        "status": None,
+        "headers": None,
+        "body": None,
+        "expires_at": now + RETENTION,
+    }
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    insert = dialect.insert(idempotency_keys).values(values).on_conflict_do_nothing()
+    if (await conn.execute(insert.returning(_k.credential_id))).first() is not None:
+        return
+    where = and_(_k.credential_id == claim.credential_id, _k.idempotency_key == claim.key)
+    row = (await conn.execute(select(idempotency_keys).where(where))).one()
+    if row.expires_at.replace(tzinfo=UTC) <= now:
+        await conn.execute(update(idempotency_keys).where(where).values(values))
+        return
+    if row.request_hash != fingerprint:
+        raise IdempotencyKeyReused()
+    raise _Replay(_stored_response(row))
+
+
+def _guard(
+    authenticate: Callable[..., Coroutine[Any, Any, Principal]], *, request_id_counts: bool
+) -> Callable[..., Coroutine[Any, Any, None]]:
+    async def guard(
+        request: Request,
+        conn: Connection,
+        principal: Annotated[Principal, Depends(authenticate)],
+    ) -> None:
+        key = _request_key(request, request_id_counts=request_id_counts)
+        if key is None:
+            return
+        claim = _Claim(principal.credential_id, key, conn)
+        await _lock_or_conflict(conn, claim)
+        await _claim(conn, claim, await _fingerprint(request))
+        request.state.idempotency_claim = claim
+
+    return guard
+
+
+# Handler parameters, placed after authentication: the key belongs to the caller's credential.
+HorizonIdempotency = Annotated[None, Depends(_guard(horizon_client, request_id_counts=False))]
+SubscriptionsIdempotency = Annotated[
+    None, Depends(_guard(subscription_client, request_id_counts=True))
+]
+
+
+async def _store(claim: _Claim, response: Response) -> None:
+    headers = {k: v for k, v in response.headers.items() if k.lower() in _REPLAYED_HEADERS}
+    where = and_(_k.credential_id == claim.credential_id, _k.idempotency_key == claim.key)
+    await claim.conn.execute(
+        update(idempotency_keys)
+        .where(where)
+        .values(status=response.status_code, headers=json.dumps(headers), body=response.body)
+    )
+
+
+class IdempotentRoute(APIRoute):
+    """Replays stored answers and stores new ones for routes that declare a guard."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def idempotent(request: Request) -> Response:
+            try:
+                response = await handler(request)
+            except _Replay as replay:
+                return replay.response
+            # Still inside the request's transaction: FastAPI ends it after this returns.
+            claim = getattr(request.state, "idempotency_claim", None)
+            if claim is not None:
+                await _store(claim, response)
+            return response
+
+        return idempotent
