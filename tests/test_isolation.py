@@ -19,16 +19,8 @@ def _horizon_calls(client_id: int) -> list[tuple[str, str, dict[str, object] | N
         ("PUT", customer_url(client_id, NUMBER), person()),
         ("GET", customer_url(client_id, NUMBER), None),
         ("HEAD", customer_url(client_id, NUMBER), None),
-        (
-            "POST",
-            f"{base}/customers/search",
-            {"searchValue": NUMBER, "searchColumn": "customerNumber"},
-        ),
-        (
-            "POST",
-            f"{base}/lookup/customer",
-            {"lookupField": "PhoneNumber", "lookupValue": "+4712345678"},
-        ),
+        ("POST", f"{base}/customers/search", search),
+        ("POST", f"{base}/lookup/customer", lookup),
         ("GET", f"/registry/v1/clients/{client_id}/customers/{NUMBER}/history", None),
     ]
 
