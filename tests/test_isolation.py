@@ -13,8 +13,8 @@ NUMBER = "c1631704458"
 
 def _horizon_calls(client_id: int) -> list[tuple[str, str, dict[str, object] | None]]:
     base = f"/customer/v1/clients/{client_id}"
-    search = {"searchValue": NUMBER, "searchColumn": "customerNumber"}
-    lookup = {"lookupField": "PhoneNumber", "lookupValue": "+4712345678"}
+    search: dict[str, object] = {"searchValue": NUMBER, "searchColumn": "customerNumber"}
+    lookup: dict[str, object] = {"lookupField": "PhoneNumber", "lookupValue": "+4712345678"}
     return [
         ("PUT", customer_url(client_id, NUMBER), person()),
         ("GET", customer_url(client_id, NUMBER), None),
