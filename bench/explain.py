@@ -10,7 +10,7 @@ import random
 import re
 import statistics
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +32,7 @@ class Explained:
     planning_ms: float
     execution_ms: float
     max_ms: float
+    statement_ms: list[float]  # the page query, then the count
     indexes: list[str]
     seq_scan: bool
     plans: list[str]
@@ -44,6 +45,7 @@ class Explained:
             "execution_ms": round(self.execution_ms, 3),
             "server_ms": round(self.planning_ms + self.execution_ms, 3),
             "max_server_ms": round(self.max_ms, 3),
+            "statement_ms": self.statement_ms,
             "indexes": self.indexes,
             "seq_scan": self.seq_scan,
             "plans": self.plans,
@@ -120,31 +122,37 @@ async def _explain_sqlite(conn: AsyncConnection, statement: str, params: Any) ->
     }
 
 
+Rewrite = Callable[[str], str]
+
+
+async def _explain_once(engine: AsyncEngine, statements: list[Any]) -> list[dict[str, Any]]:
+    async with engine.connect() as conn:
+        explain_one = _explain_pg if conn.dialect.name == "postgresql" else _explain_sqlite
+        return [await explain_one(conn, statement, params) for statement, params in statements]
+
+
 async def _explain_case(
-    engine: AsyncEngine, case: str, queries: list[tuple[int, SearchQuery]]
+    engine: AsyncEngine, case: str, queries: list[tuple[int, SearchQuery]], rewrite: Rewrite
 ) -> Explained:
-    planning: list[float] = []
-    execution: list[float] = []
-    plans: dict[str, dict[str, Any]] = {}
+    runs: list[list[dict[str, Any]]] = []
     for client_id, query in queries:
         statements = await _statements(engine, client_id, query)
-        for _ in range(REPEATS):
-            async with engine.connect() as conn:
-                pg = conn.dialect.name == "postgresql"
-                explained = [
-                    await (_explain_pg if pg else _explain_sqlite)(conn, s, p)
-                    for s, p in statements
-                ]
-            planning.append(sum(e["Planning Time"] for e in explained))
-            execution.append(sum(e["Execution Time"] for e in explained))
-            plans = {f"statement {i + 1}": e["Plan"] for i, e in enumerate(explained)}
-    nodes = [node for plan in plans.values() for node in _walk(plan)]
+        statements = [(rewrite(statement), params) for statement, params in statements]
+        runs += [await _explain_once(engine, statements) for _ in range(REPEATS)]
+    planning = [sum(e["Planning Time"] for e in run) for run in runs]
+    execution = [sum(e["Execution Time"] for e in run) for run in runs]
+    per_statement = zip(
+        *([e["Planning Time"] + e["Execution Time"] for e in r] for r in runs), strict=True
+    )
+    plans = [e["Plan"] for e in runs[-1]]
+    nodes = [node for plan in plans for node in _walk(plan)]
     return Explained(
         case=case,
         statements=len(plans),
         planning_ms=statistics.median(planning),
         execution_ms=statistics.median(execution),
         max_ms=max(p + e for p, e in zip(planning, execution, strict=True)),
+        statement_ms=[round(statistics.median(times), 3) for times in per_statement],
         indexes=sorted({n["Index Name"] for n in nodes if "Index Name" in n}),
         # SQLite's "SCAN t" without an index is its sequential scan.
         seq_scan=any(
@@ -152,8 +160,18 @@ async def _explain_case(
             or (n["Node Type"].startswith("SCAN ") and "Index Name" not in n)
             for n in nodes
         ),
-        plans=["\n".join(_outline(plan)) for plan in plans.values()],
+        plans=["\n".join(_outline(plan)) for plan in plans],
     )
+
+
+def _unchanged(statement: str) -> str:
+    return statement
+
+
+def _without_nulls_last(statement: str) -> str:
+    # What-if: customer_number is NOT NULL, so NULLS LAST changes no order, but it stops the
+    # planner from reading the primary key backwards instead of sorting every match.
+    return statement.replace(" NULLS LAST", "")
 
 
 def _cases(sample: Sample, clients: list[int], per_client: int) -> dict[str, list[Any]]:
@@ -176,7 +194,14 @@ async def _explain_all(url: str, sample: Sample, clients: list[int], per_client:
     engine = create_async_engine(url)
     try:
         cases = _cases(sample, clients, per_client)
-        return [await _explain_case(engine, case, queries) for case, queries in cases.items()]
+        found = [
+            await _explain_case(engine, case, queries, _unchanged)
+            for case, queries in cases.items()
+        ]
+        for case in ("page 1", "page 100"):
+            what_if = f"{case}, what-if: ORDER BY without NULLS LAST"
+            found.append(await _explain_case(engine, what_if, cases[case], _without_nulls_last))
+        return found
     finally:
         await engine.dispose()
 

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import headload, sampling, servers, wrk
+from bench.cpuclock import PERTURBED_CORES, CpuUse, Snapshot
 from bench.report import Measurement
-from bench.servers import Server, cpu_times, cpu_used, postgres_backends
+from bench.servers import Server, postgres_backends
 
 
 @dataclass
@@ -75,10 +76,9 @@ class Runner:
     ) -> Measurement:
         """One run; ``python_method`` uses the Python client (for HEAD) instead of wrk."""
         workers = self.server.workers()
-        app_before, db_before = cpu_times(workers), cpu_times(self._db_pids())
+        before = Snapshot.take(workers, self._db_pids())
         result = self._drive(pool, concurrency, delay_ms, python_method)
-        app_used = cpu_used(app_before, cpu_times(workers))
-        db_used = cpu_used(db_before, cpu_times(self._db_pids()))
+        use = CpuUse.between(before, Snapshot.take(workers, self._db_pids()))
         requests = max(result.requests, 1)
         measurement = Measurement(
             scenario=name,
@@ -89,18 +89,43 @@ class Runner:
             requests=result.requests,
             non_2xx=result.non_2xx,
             socket_errors=result.socket_errors,
-            cpu_us_per_request=app_used / requests * 1e6,
-            db_cpu_us_per_request=db_used / requests * 1e6 if self.database else None,
+            cpu_us_per_request=sum(use.workers) / requests * 1e6,
+            db_cpu_us_per_request=use.database / requests * 1e6 if self.database else None,
             rss_mb=[round(servers.rss_mb(pid), 1) for pid in workers],
+            worker_cpu_share=[round(w / max(sum(use.workers), 1e-9), 2) for w in use.workers],
+            loadgen_cpu_us_per_request=use.loadgen / requests * 1e6,
+            foreign_cores=round(use.foreign_cores, 2),
         )
         _progress(measurement)
         return measurement
 
+    def calibrated_delay(self, pool: Path, concurrency: int, target_rps: float) -> float:
+        """The wrk delay that gives about ``target_rps``: a guess, one short run, a correction."""
+        cycle_ms = concurrency / target_rps * 1e3  # each connection's request + wait
+        delay_ms = cycle_ms / 2
+        probe = wrk.run(
+            self.server.base_url,
+            pool,
+            seconds=max(2, self.seconds // 3),
+            connections=concurrency,
+            threads=self.threads,
+            tag=secrets.token_hex(3),
+            delay_ms=delay_ms,
+        )
+        measured_cycle_ms = concurrency / max(probe.rps, 1e-3) * 1e3
+        return max(0.0, delay_ms + cycle_ms - measured_cycle_ms)
+
     def profile(self, name: str, pool: Path, concurrency: int, output: Path) -> bool:
-        """An extra run of the scenario with py-spy on the first worker; False without py-spy."""
-        workers = self.server.workers()
-        sampler = sampling.start(workers[0], self.seconds, output) if workers else None
-        if sampler is None:
+        """An extra run of the scenario with py-spy on every worker; False without py-spy.
+
+        All workers, because connections are not spread evenly: one worker may get them all.
+        """
+        pids = self.server.workers()
+        parts = [output.with_suffix(f".{pid}.txt") for pid in pids]
+        samplers = [
+            sampling.start(pid, self.seconds, p) for pid, p in zip(pids, parts, strict=True)
+        ]
+        if not samplers or any(s is None for s in samplers):
             say("bench: py-spy not found (pip install py-spy); no profile taken")
             return False
         try:
@@ -112,11 +137,17 @@ class Runner:
                 threads=self.threads,
                 tag=secrets.token_hex(3),
             )
-            sampler.wait(timeout=self.seconds + 30)
+            for sampler in samplers:
+                if sampler is not None:
+                    sampler.wait(timeout=self.seconds + 30)
         finally:
-            if sampler.poll() is None:
-                sampler.kill()
-        return output.exists()
+            for sampler in samplers:
+                if sampler is not None and sampler.poll() is None:
+                    sampler.kill()
+        output.write_text("".join(p.read_text() for p in parts if p.exists()))
+        for part in parts:
+            part.unlink(missing_ok=True)
+        return output.stat().st_size > 0
 
 
 def say(message: str) -> None:
@@ -128,7 +159,11 @@ def _progress(m: Measurement) -> None:
     say(
         f"  {m.scenario:<32} c={m.concurrency:<4} {m.rps:>9,.0f} req/s  p50 {m.p50_ms:7.2f} ms"
         f"  p99 {m.p99_ms:7.2f} ms  {m.cpu_us_per_request:6.0f} µs CPU/req"
+        f"  workers {'/'.join(f'{x:.0%}' for x in m.worker_cpu_share)}"
+        f"  others {m.foreign_cores:.2f} cores"
     )
+    if m.foreign_cores > PERTURBED_CORES:
+        say(f"  ^ perturbed: processes outside the bench used {m.foreign_cores:.2f} cores")
     if m.failed:
         say(
             f"\n{'!' * 78}\n!!! {m.scenario} c={m.concurrency}: {m.non_2xx} non-2xx responses, "

@@ -52,20 +52,14 @@ def scenarios(
     return pools
 
 
-def half_load(
-    runner: Runner, pools: dict[str, Path], report: Report, low: int, workers: int
-) -> None:
+def half_load(runner: Runner, pools: dict[str, Path], report: Report, low: int) -> None:
     """p99 at about half the best throughput: wrk waits between requests on each connection."""
     for name in HALF_LOAD_SCENARIOS:
         runs = [m for m in report.measurements if m.scenario == name]
-        at_low = report.find(name, low)
-        if name not in pools or not runs or at_low is None:
+        if name not in pools or not runs:
             continue
         best = max(m.rps for m in runs)
-        # Each connection's cycle (latency + wait) must last low / (best / 2) seconds. At half
-        # load a request waits little, so its latency is about one worker's time per request.
-        unloaded_ms = workers / best * 1e3
-        delay_ms = max(0.0, 2 * low / best * 1e3 - unloaded_ms)
+        delay_ms = runner.calibrated_delay(pools[name], low, best / 2)
         measured = runner.measure(
             f"{name} {targets.HALF_LOAD}", pools[name], low, delay_ms=delay_ms
         )

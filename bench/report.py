@@ -5,6 +5,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.cpuclock import PERTURBED_CORES
+
 RESULTS = Path(__file__).with_name("results")
 EXACT_SEARCHES = ("customerNumber", "name prefix", "ssn", "page 1", "page 100")
 
@@ -22,8 +24,15 @@ class Measurement:
     cpu_us_per_request: float
     db_cpu_us_per_request: float | None
     rss_mb: list[float]
+    worker_cpu_share: list[float] = field(default_factory=list)
+    loadgen_cpu_us_per_request: float = 0.0
+    foreign_cores: float = 0.0  # CPU of processes outside the bench during the run
     ratio_hello: float | None = None
     note: str = ""
+
+    @property
+    def perturbed(self) -> bool:
+        return self.foreign_cores > PERTURBED_CORES
 
     @property
     def failed(self) -> bool:
@@ -64,36 +73,40 @@ def _f(value: float | None, digits: int = 1) -> str:
 def scenario_table(report: Report) -> str:
     lines = [
         "| scenario | conc | req/s | p50 ms | p99 ms | x hello | CPU µs/req (app) "
-        "| CPU µs/req (db) | RSS MB/worker | non-2xx | socket err |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| CPU µs/req (db) | worker CPU split | RSS MB/worker | others (cores) "
+        "| non-2xx | socket err |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for m in report.measurements:
-        flag = " ⚠" if m.failed else ""
+        flag = (" ⚠" if m.failed else "") + (" (perturbed)" if m.perturbed else "")
         name = f"{m.scenario}{flag}" + (f" ({m.note})" if m.note else "")
         rss = "/".join(f"{r:.0f}" for r in m.rss_mb) or "-"
         lines.append(
             f"| {name} | {m.concurrency} | {_f(m.rps, 0)} | {_f(m.p50_ms, 2)} | {_f(m.p99_ms, 2)} "
             f"| {_f(m.ratio_hello, 2)} | {_f(m.cpu_us_per_request, 0)} "
-            f"| {_f(m.db_cpu_us_per_request, 0)} | {rss} | {m.non_2xx} | {m.socket_errors} |"
+            f"| {_f(m.db_cpu_us_per_request, 0)} "
+            f"| {'/'.join(f'{x:.0%}' for x in m.worker_cpu_share) or '-'} | {rss} "
+            f"| {m.foreign_cores:.2f} | {m.non_2xx} | {m.socket_errors} |"
         )
     for r in report.raw:
         lines.append(
             f"| {r['name']} | {r['concurrency']} | {_f(r['rps'], 0)} | "
-            f"{_f(r['p50_ms'], 2)} | {_f(r['p99_ms'], 2)} | | | | | | |"
+            f"{_f(r['p50_ms'], 2)} | {_f(r['p99_ms'], 2)} | | | | | | | | |"
         )
     return "\n".join(lines)
 
 
 def explain_table(report: Report) -> str:
     lines = [
-        "| search | server ms (median) | max ms | planning ms | execution ms | indexes "
-        "| seq scan |",
-        "|---|--:|--:|--:|--:|---|---|",
+        "| search | server ms (median) | max ms | planning ms | execution ms "
+        "| page / count ms | indexes | seq scan |",
+        "|---|--:|--:|--:|--:|--:|---|---|",
     ]
     for e in report.explain:
         lines.append(
             f"| {e['case']} | {e['server_ms']:.3f} | {e['max_server_ms']:.3f} "
             f"| {e['planning_ms']:.3f} | {e['execution_ms']:.3f} "
+            f"| {' / '.join(f'{t:.2f}' for t in e.get('statement_ms', []))} "
             f"| {', '.join(e['indexes']) or '-'} | {'yes' if e['seq_scan'] else 'no'} |"
         )
     return "\n".join(lines)
@@ -122,7 +135,7 @@ def markdown(report: Report) -> str:
         *(f"| {t} | {m} | {v} |" for t, m, v in report.targets),
     ]
     for name, profile in report.profiles.items():
-        parts.append(f"\n### Profile: {name} ({profile['samples']} samples, one worker)\n")
+        parts.append(f"\n### Profile: {name} ({profile['samples']} samples, all workers)\n")
         parts.append(
             "own time by package: "
             + ", ".join(f"{p} {s:.0f}%" for p, s in profile["by_package"][:10])

@@ -102,7 +102,7 @@ def _measure_all(
     runner = Runner(server, database, args.seconds, args.threads, work)
     say("bench: scenarios")
     pools = phases.scenarios(runner, ctx, args, report, hello)
-    phases.half_load(runner, pools, report, args.levels[0], args.workers)
+    phases.half_load(runner, pools, report, args.levels[0])
     if not args.no_profile:
         phases.profiles(runner, pools, report, args.levels[-1])
     if not args.as_shipped and "horizon GET" in pools:
