@@ -160,10 +160,12 @@ def _wait_until_healthy(base: str, process: subprocess.Popen[bytes]) -> None:
     pytest.fail(f"the server at {base} did not become healthy")
 
 
-@contextmanager
-def running_server(database_url: str, key_file: Path, workdir: Path, **env: str) -> Iterator[str]:
-    """``customer-registry serve --workers 2`` on the test database; yields its base URL.
+def start_server(
+    database_url: str, key_file: Path, workdir: Path, **env: str
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Start ``customer-registry serve --workers 2`` on the test database; wait until healthy.
 
+    It runs in a session of its own, so a test can kill the master and its workers at once.
     ``env`` adds settings; the server's log goes to ``workdir/server.log``.
     """
     port = _free_port()
@@ -175,17 +177,25 @@ def running_server(database_url: str, key_file: Path, workdir: Path, **env: str)
         **env,
     }
     command = [sys.executable, "-m", "customer_registry", "serve", "--port", str(port)]
-    with (workdir / "server.log").open("wb") as log:
+    with (workdir / "server.log").open("ab") as log:
         process = subprocess.Popen(
             [*command, "--workers", "2"],
             env=environment,
             cwd=workdir,
             stdout=subprocess.DEVNULL,
             stderr=log,
+            start_new_session=True,
         )
     base = f"http://127.0.0.1:{port}"
+    _wait_until_healthy(base, process)
+    return process, base
+
+
+@contextmanager
+def running_server(database_url: str, key_file: Path, workdir: Path, **env: str) -> Iterator[str]:
+    """A started server for the duration of the block; yields its base URL."""
+    process, base = start_server(database_url, key_file, workdir, **env)
     try:
-        _wait_until_healthy(base, process)
         yield base
     finally:
         process.terminate()
