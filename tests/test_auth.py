@@ -34,6 +34,21 @@ async def test_missing_or_malformed_authorization_is_401(
     assert response.json()["category"] == "BUSINESS_ERROR"
 
 
+async def _self_made_token(
+    app: FastAPI, credential: credentials.IssuedCredential, *, age: int, secret: str | None = None
+) -> str:
+    """A token like ours, issued ``age`` seconds ago for one hour, signed with ``secret``."""
+    kid, ours = await _signing_key(app)
+    now = int(time.time())
+    claims = {
+        "sub": credential.credential_id,
+        "aud": app.state.settings.token_audience,
+        "iat": now - age,
+        "exp": now - age + 3600,
+    }
+    return jwt.encode(claims, secret or ours, algorithm="HS256", headers={"kid": kid})
+
+
 async def test_expired_token_is_401(
     client: httpx.AsyncClient,
     app: FastAPI,
@@ -41,14 +56,8 @@ async def test_expired_token_is_401(
     client_id: int,
 ) -> None:
     await token_for(client, credential)
-    kid, secret = await _signing_key(app)
-    claims = {
-        "sub": credential.credential_id,
-        "aud": app.state.settings.token_audience,
-        "iat": int(time.time()) - 7200,
-        "exp": int(time.time()) - 3600,
-    }
-    token = jwt.encode(claims, secret, algorithm="HS256", headers={"kid": kid})
+    token = await _self_made_token(app, credential, age=7200)
+
     response = await client.get(
         customer_url(client_id, "c1"), headers={"Authorization": f"Bearer {token}"}
     )
@@ -64,14 +73,8 @@ async def test_token_signed_with_another_key_is_401(
     client_id: int,
 ) -> None:
     await token_for(client, credential)
-    kid, _ = await _signing_key(app)
-    claims = {
-        "sub": credential.credential_id,
-        "aud": app.state.settings.token_audience,
-        "iat": int(time.time()),
-        "exp": int(time.time()) + 60,
-    }
-    forged = jwt.encode(claims, "guessed-secret-" * 4, algorithm="HS256", headers={"kid": kid})
+    forged = await _self_made_token(app, credential, age=0, secret="guessed-secret-" * 4)
+
     response = await client.get(
         customer_url(client_id, "c1"), headers={"Authorization": f"Bearer {forged}"}
     )
