@@ -61,3 +61,17 @@ class CpuUse:
         machine = after.machine - before.machine
         foreign = machine - sum(workers) - database - loadgen
         return cls(workers, database, loadgen, max(foreign, 0.0) / (after.at - before.at))
+
+
+def wait_quiet(max_seconds: float, window: float = 2.0) -> bool:
+    """Wait until the machine is idle but for PERTURBED_CORES; False after ``max_seconds``.
+
+    Call it while the servers under test are idle: all CPU seen then is someone else's.
+    """
+    deadline = time.monotonic() + max_seconds
+    while time.monotonic() < deadline:
+        before = _machine_busy()
+        time.sleep(window)
+        if (_machine_busy() - before) / window < PERTURBED_CORES:
+            return True
+    return False

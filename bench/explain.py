@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from bench import compat
 from bench.seed import Sample, customer_number
 from customer_registry.customers import repository
 from customer_registry.customers.model import SearchQuery
@@ -69,7 +70,7 @@ def _captured(engine: AsyncEngine) -> Iterator[list[tuple[str, Any]]]:
 async def _statements(engine: AsyncEngine, client_id: int, query: SearchQuery) -> list[Any]:
     async with engine.connect() as conn:
         with _captured(engine) as seen:
-            await repository.search(conn, client_id, query)
+            await repository.search(compat.store(conn), client_id, query)
     return seen
 
 

@@ -6,9 +6,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import headload, sampling, servers, wrk
-from bench.cpuclock import PERTURBED_CORES, CpuUse, Snapshot
+from bench.cpuclock import PERTURBED_CORES, CpuUse, Snapshot, wait_quiet
 from bench.report import Measurement
 from bench.servers import Server, postgres_backends
+
+RETRIES_PER_RUN = 2
+QUIET_WAIT_SECONDS = 30
 
 
 @dataclass
@@ -18,6 +21,7 @@ class Runner:
     seconds: int
     threads: int
     work: Path
+    retries_left: int = 6  # repeats of perturbed runs, for the whole bench run
 
     def _db_pids(self) -> list[int]:
         return postgres_backends(self.database) if self.database else []
@@ -74,7 +78,28 @@ class Runner:
         delay_ms: float = 0.0,
         python_method: str = "",
     ) -> Measurement:
-        """One run; ``python_method`` uses the Python client (for HEAD) instead of wrk."""
+        """A run; repeated (within a budget) when other processes took CPU during it.
+
+        ``python_method`` drives it with the Python client (for HEAD) instead of wrk.
+        """
+        best = self._measure_once(name, pool, concurrency, delay_ms, python_method)
+        for _ in range(RETRIES_PER_RUN):
+            if not best.perturbed or self.retries_left <= 0:
+                break
+            self.retries_left -= 1
+            say(f"  waiting for a quiet machine to repeat {name} c={concurrency}")
+            wait_quiet(QUIET_WAIT_SECONDS)
+            again = self._measure_once(name, pool, concurrency, delay_ms, python_method)
+            best = min(best, again, key=lambda m: m.foreign_cores)
+        return best
+
+    def warm_up(self, pool: Path, concurrency: int) -> None:
+        """Fill the workers' connection pools and caches; not a measurement."""
+        self._measure_once("(warm-up)", pool, concurrency, 0.0, "")
+
+    def _measure_once(
+        self, name: str, pool: Path, concurrency: int, delay_ms: float, python_method: str
+    ) -> Measurement:
         workers = self.server.workers()
         before = Snapshot.take(workers, self._db_pids())
         result = self._drive(pool, concurrency, delay_ms, python_method)

@@ -42,7 +42,7 @@ def scenarios(
         pools[scenario.name] = pool
         runner.check(scenario.name, pool)
         if len(pools) == 1:  # the workers' connection pools fill up outside the measurement
-            runner.measure("(warm-up)", pool, args.levels[-1])
+            runner.warm_up(pool, args.levels[-1])
         for concurrency in args.levels:
             measured = runner.measure(
                 scenario.name, pool, concurrency, python_method=scenario.python_method

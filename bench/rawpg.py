@@ -20,7 +20,9 @@ from customer_registry.horizon.schemas import HORIZON_FIELDS
 # The server's own ceiling: 2 workers x (pool 10 + SQLAlchemy's default overflow 10).
 MAX_CONNECTIONS = 40
 _DERIVED = ("phone_e164", "first_name_key", "last_name_key", "full_name_key", "company_name_key")
-_UPDATED = sorted(HORIZON_FIELDS | set(_DERIVED))
+# With sealed personal data, an ssn or organisation number comes with its blind index.
+_INDEXES = {"ssn_index", "organization_number_index"} & set(COLUMNS)
+_UPDATED = sorted(HORIZON_FIELDS | set(_DERIVED) | _INDEXES)
 _SELECT = (
     f"SELECT {', '.join(COLUMNS)} FROM customers WHERE client_id = $1 AND customer_number = $2"
 )

@@ -31,6 +31,11 @@ class Measurement:
     note: str = ""
 
     @property
+    def server_cpu_us(self) -> float:
+        """Service plus database CPU per request: what bounds throughput on shared cores."""
+        return self.cpu_us_per_request + (self.db_cpu_us_per_request or 0.0)
+
+    @property
     def perturbed(self) -> bool:
         return self.foreign_cores > PERTURBED_CORES
 
@@ -59,6 +64,14 @@ class Report:
             None,
         )
 
+    def cpu_ratio(self, m: Measurement) -> float | None:
+        """Hello world's CPU per request over this run's: throughput's ratio when CPU-bound.
+
+        Unlike req/s it hardly moves when other processes share the cores.
+        """
+        hello = self.find("hello world", m.concurrency)
+        return hello.server_cpu_us / m.server_cpu_us if hello and m.server_cpu_us else None
+
     def raw_rps(self, name: str, concurrency: int) -> float | None:
         found = [
             r["rps"] for r in self.raw if r["name"] == name and r["concurrency"] == concurrency
@@ -72,10 +85,10 @@ def _f(value: float | None, digits: int = 1) -> str:
 
 def scenario_table(report: Report) -> str:
     lines = [
-        "| scenario | conc | req/s | p50 ms | p99 ms | x hello | CPU µs/req (app) "
+        "| scenario | conc | req/s | p50 ms | p99 ms | x hello | x hello (CPU) | CPU µs/req (app) "
         "| CPU µs/req (db) | worker CPU split | RSS MB/worker | others (cores) "
         "| non-2xx | socket err |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for m in report.measurements:
         flag = (" ⚠" if m.failed else "") + (" (perturbed)" if m.perturbed else "")
@@ -83,7 +96,8 @@ def scenario_table(report: Report) -> str:
         rss = "/".join(f"{r:.0f}" for r in m.rss_mb) or "-"
         lines.append(
             f"| {name} | {m.concurrency} | {_f(m.rps, 0)} | {_f(m.p50_ms, 2)} | {_f(m.p99_ms, 2)} "
-            f"| {_f(m.ratio_hello, 2)} | {_f(m.cpu_us_per_request, 0)} "
+            f"| {_f(m.ratio_hello, 2)} | {_f(report.cpu_ratio(m), 2)} "
+            f"| {_f(m.cpu_us_per_request, 0)} "
             f"| {_f(m.db_cpu_us_per_request, 0)} "
             f"| {'/'.join(f'{x:.0%}' for x in m.worker_cpu_share) or '-'} | {rss} "
             f"| {m.foreign_cores:.2f} | {m.non_2xx} | {m.socket_errors} |"
@@ -91,7 +105,7 @@ def scenario_table(report: Report) -> str:
     for r in report.raw:
         lines.append(
             f"| {r['name']} | {r['concurrency']} | {_f(r['rps'], 0)} | "
-            f"{_f(r['p50_ms'], 2)} | {_f(r['p99_ms'], 2)} | | | | | | | | |"
+            f"{_f(r['p50_ms'], 2)} | {_f(r['p99_ms'], 2)} | | | | | | | | | |"
         )
     return "\n".join(lines)
 
@@ -154,3 +168,25 @@ def save(report: Report, stamp: str) -> Path:
     data = asdict(report)
     path.write_text(json.dumps(data, indent=1, ensure_ascii=False, default=str))
     return path
+
+
+def load(path: Path) -> Report:
+    """A saved run, to render again: python -m bench.report bench/results/<file>.json."""
+    data = json.loads(path.read_text())
+    data["measurements"] = [Measurement(**m) for m in data["measurements"]]
+    data["targets"] = [tuple(t) for t in data["targets"]]
+    return Report(**data)
+
+
+def main() -> None:
+    import sys
+
+    from bench import targets  # imports this module: only here, not at the top
+
+    report = load(Path(sys.argv[1]))
+    report.targets = targets.judge(report)
+    sys.stdout.write(markdown(report))
+
+
+if __name__ == "__main__":
+    main()

@@ -14,7 +14,7 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 from types import FrameType
 
-from bench import load, phases, rawpg, stage, targets, wrk
+from bench import compat, load, phases, rawpg, stage, targets, wrk
 from bench.explain import explain
 from bench.measure import Runner, say
 from bench.meta import describe
@@ -117,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     report = Report(meta=describe(args, stamp), load={})
     with ExitStack() as stack:
         work = Path(stack.enter_context(TemporaryDirectory(prefix="cr-bench-")))
+        compat.use_key_file(work / "bench.key")  # the vault's keys, if the schema seals data
         url, database = _database(args, work, stack)
         load.migrate(url)
         _measure_all(args, url, database, work, stack, report)

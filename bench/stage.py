@@ -54,7 +54,7 @@ def hello(args: argparse.Namespace, url: str, work: Path, *, shim: bool) -> dict
     with server(command, url, work, "hello" if shim else "hello-as-shipped", shim=shim) as hw:
         hw.wait_ready("/")
         runner = Runner(hw, None, args.seconds, args.threads, work)
-        runner.measure("(warm-up)", pool, args.levels[-1])
+        runner.warm_up(pool, args.levels[-1])
         return {c: runner.measure(name, pool, c) for c in args.levels}
 
 
