@@ -70,27 +70,38 @@ def _where_number(client_id: int, customer_number: str) -> ColumnElement[bool]:
     return and_(_c.client_id == client_id, _c.customer_number == customer_number)
 
 
-async def _one(store: Store, stmt: Any) -> Customer | None:
-    row = (await store.conn.execute(stmt)).one_or_none()
+# The hot statements are built once: building one costs more CPU than running it.
+_BY_NUMBER = select(*_COLUMNS).where(
+    _c.client_id == sa.bindparam("client_id"),
+    _c.customer_number == sa.bindparam("customer_number"),
+)
+_LOCK_BY_NUMBER = _BY_NUMBER.with_for_update()
+_INSERT_NEW = {
+    name: dialect.insert(customers).on_conflict_do_nothing().returning(*_COLUMNS)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+
+
+async def _one(store: Store, stmt: Any, params: dict[str, Any] | None = None) -> Customer | None:
+    row = (await store.conn.execute(stmt, params)).one_or_none()
     return None if row is None else _customer(store, row)
 
 
 async def lock(store: Store, client_id: int, customer_number: str) -> Customer | None:
     """Read the customer and hold its row until the transaction ends (SQLite: the database)."""
-    stmt = select(*_COLUMNS).where(_where_number(client_id, customer_number)).with_for_update()
-    return await _one(store, stmt)
+    params = {"client_id": client_id, "customer_number": customer_number}
+    return await _one(store, _LOCK_BY_NUMBER, params)
 
 
 async def get(store: Store, client_id: int, customer_number: str) -> Customer | None:
-    return await _one(store, select(*_COLUMNS).where(_where_number(client_id, customer_number)))
+    params = {"client_id": client_id, "customer_number": customer_number}
+    return await _one(store, _BY_NUMBER, params)
 
 
 async def insert_new(store: Store, customer: Customer) -> Customer | None:
     """Insert the customer; None when its number or a generated id is taken already."""
-    dialect = postgresql if store.conn.dialect.name == "postgresql" else sqlite
     values = _row(store, customer, CUSTOMER_FIELDS)
-    stmt = dialect.insert(customers).values(values).on_conflict_do_nothing()
-    return await _one(store, stmt.returning(*_COLUMNS))
+    return await _one(store, _INSERT_NEW[store.conn.dialect.name], values)
 
 
 async def update(store: Store, customer: Customer, fields: Collection[str]) -> Customer:
