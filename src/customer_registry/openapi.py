@@ -1,6 +1,6 @@
 """The OpenAPI document at /openapi.json: FastAPI's, completed where FastAPI cannot say it.
 
-The routers declare each operation's responses, headers and examples. Three things are
+The routers declare each operation's responses, headers and examples. Four things are
 added here because FastAPI cannot express them per route:
 
 - FastAPI documents a 422 for every operation with parameters, but invalid requests are

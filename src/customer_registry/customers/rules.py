@@ -68,11 +68,15 @@ def country_code(value: str) -> str:
     return code
 
 
-_COUNTRY_CODES = sorted(country.alpha_2 for country in pycountry.countries)
+def _both_cases(codes: list[str]) -> list[str]:
+    return sorted({spelling for code in codes for spelling in (code.upper(), code.lower())})
+
+
+_COUNTRY_CODES = _both_cases([country.alpha_2 for country in pycountry.countries])
 CountryCode = Annotated[
     CleanText,
     AfterValidator(country_code),
-    Documented({"enum": _COUNTRY_CODES, "description": "ISO 3166-1 alpha-2, any case"}),
+    Documented({"enum": _COUNTRY_CODES, "description": "ISO 3166-1 alpha-2 in any case"}),
 ]
 
 
@@ -97,13 +101,13 @@ def email_address(value: str) -> str:
 
 
 Email = Annotated[CleanText, AfterValidator(email_address)]
-_LANGUAGE_CODES = sorted(
-    language.alpha_2.upper() for language in pycountry.languages if hasattr(language, "alpha_2")
+_LANGUAGE_CODES = _both_cases(
+    [language.alpha_2 for language in pycountry.languages if hasattr(language, "alpha_2")]
 )
 LanguageCode = Annotated[
     CleanText,
     AfterValidator(language_code),
-    Documented({"enum": ["", *_LANGUAGE_CODES], "description": "ISO 639-1, any case"}),
+    Documented({"enum": ["", *_LANGUAGE_CODES], "description": "ISO 639-1 in any case"}),
 ]
 
 
