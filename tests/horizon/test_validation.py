@@ -74,6 +74,12 @@ async def test_missing_body_is_customer_information_missing(
         ("type", "Undefined"),
         ("type", 3),
         ("type", True),
+        # Were 500s: an object or array as the type could not be looked up, and the risk
+        # score skipped the check every other string gets.
+        ("type", {}),
+        ("type", []),
+        ("individualRiskScore", "high\u0000"),
+        ("individualRiskScore", "\ud800"),
         ("address.countryCode", "XX"),
         ("address.countryCode", "NOR"),
         ("email", "not-an-email"),

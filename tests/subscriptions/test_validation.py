@@ -58,6 +58,9 @@ async def test_values_are_accepted_in_any_case_and_returned_normalised(
         ("customer.birthDate", "11.11.1984"),
         ("customer.birthDate", "1984-02-30"),
         ("customer.birthDate", "2999-01-01"),
+        # Were taken as Unix times (1970-01-01 and 1970-01-02).
+        ("customer.birthDate", 0),
+        ("customer.birthDate", "86400"),
         ("customer.email", "Ray_Ankunding43"),
         ("customer.email", "x" * 230 + "@example.com"),
         ("customer.firstName", "x" * 41),
