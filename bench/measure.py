@@ -21,7 +21,7 @@ class Runner:
     seconds: int
     threads: int
     work: Path
-    retries_left: int = 6  # repeats of perturbed runs, for the whole bench run
+    retries_left: int = 0  # repeats of perturbed runs left (--retries), for this server
 
     def _db_pids(self) -> list[int]:
         return postgres_backends(self.database) if self.database else []
@@ -88,7 +88,8 @@ class Runner:
                 break
             self.retries_left -= 1
             say(f"  waiting for a quiet machine to repeat {name} c={concurrency}")
-            wait_quiet(QUIET_WAIT_SECONDS)
+            if not wait_quiet(QUIET_WAIT_SECONDS):
+                break  # still busy: a repeat would be perturbed as well
             again = self._measure_once(name, pool, concurrency, delay_ms, python_method)
             best = min(best, again, key=lambda m: m.foreign_cores)
         return best

@@ -90,7 +90,7 @@ def as_shipped(
     with ExitStack() as stack:
         server = stack.enter_context(stage.registry(args, url, work, shim=False))
         server.wait_ready("/healthz")
-        runner = Runner(server, database, args.seconds, args.threads, work)
+        runner = Runner(server, database, args.seconds, args.threads, work, args.retries)
         for concurrency in args.levels:
             measured = runner.measure("horizon GET" + stage.AS_SHIPPED, get_pool, concurrency)
             measured.ratio_hello = measured.rps / hello[concurrency].rps

@@ -35,6 +35,12 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--only", default="", help="comma-separated scenario name parts")
     parser.add_argument("--no-profile", action="store_true", help="skip the py-spy runs")
     parser.add_argument(
+        "--retries",
+        type=int,
+        default=0,
+        help="repeat up to N runs per server that other processes perturbed, once quiet",
+    )
+    parser.add_argument(
         "--as-shipped",
         action="store_true",
         help="no TCP_NODELAY shim (see bench/nodelay): every response waits ~40 ms for an ACK",
@@ -99,7 +105,7 @@ def _measure_all(
     server = stack.enter_context(stage.registry(args, url, work, shim=not args.as_shipped))
     server.wait_ready("/healthz")
     ctx = stage.context(url, server.base_url, clients, per_client, loaded.sample)
-    runner = Runner(server, database, args.seconds, args.threads, work)
+    runner = Runner(server, database, args.seconds, args.threads, work, args.retries)
     say("bench: scenarios")
     pools = phases.scenarios(runner, ctx, args, report, hello)
     phases.half_load(runner, pools, report, args.levels[0])

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -66,19 +67,28 @@ def rss_mb(pid: int) -> float:
     return resident_pages * _PAGE_KB / 1024
 
 
-def postgres_backends(database: str) -> list[int]:
-    """PostgreSQL backend processes serving ``database`` (their title names it)."""
-    pids = []
+def _titles() -> dict[int, bytes]:
+    titles = {}
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            title = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if title.startswith(b"postgres: ") and f" {database} ".encode() in title:
-            pids.append(int(entry.name))
-    return pids
+        if entry.name.isdigit():
+            try:
+                titles[int(entry.name)] = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+    return titles
+
+
+def postgres_backends(database: str) -> list[int]:
+    """PostgreSQL backends serving ``database`` (their title names it) and their parallel
+    workers (whose title names the leader's pid instead)."""
+    titles = {pid: t for pid, t in _titles().items() if t.startswith(b"postgres: ")}
+    backends = {pid for pid, t in titles.items() if f" {database} ".encode() in t}
+    workers = {
+        pid
+        for pid, t in titles.items()
+        if (found := re.search(rb"parallel worker for PID (\d+)", t)) and int(found[1]) in backends
+    }
+    return sorted(backends | workers)
 
 
 @dataclass

@@ -53,7 +53,7 @@ def hello(args: argparse.Namespace, url: str, work: Path, *, shim: bool) -> dict
     name = "hello world" + ("" if shim else AS_SHIPPED)
     with server(command, url, work, "hello" if shim else "hello-as-shipped", shim=shim) as hw:
         hw.wait_ready("/")
-        runner = Runner(hw, None, args.seconds, args.threads, work)
+        runner = Runner(hw, None, args.seconds, args.threads, work, args.retries)
         runner.warm_up(pool, args.levels[-1])
         return {c: runner.measure(name, pool, c) for c in args.levels}
 
