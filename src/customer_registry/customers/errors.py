@@ -1,6 +1,12 @@
 """Errors of the customer domain."""
 
-from customer_registry.errors import Conflict, NotFound, PreconditionFailed
+from customer_registry.errors import (
+    Conflict,
+    InvalidParameter,
+    NotFound,
+    PreconditionFailed,
+    RequestInvalid,
+)
 
 
 class CustomerNotFound(NotFound):
@@ -38,4 +44,20 @@ class CustomerChanged(PreconditionFailed):
         super().__init__(
             f"customer {customer_number!r} of client {client_id} is not in the version the "
             "request expects (If-Match / If-None-Match): read it again and retry"
+        )
+
+
+class IdentifierTaken(RequestInvalid):
+    """An import brought generated identifiers that another customer of the client holds."""
+
+    status = 409
+    code = "identifier-taken"
+    title = "Identifier already in use"
+
+    def __init__(self, taken: dict[str, str]) -> None:
+        super().__init__(
+            [
+                InvalidParameter(name, f"already used by customer {number!r}")
+                for name, number in taken.items()
+            ]
         )

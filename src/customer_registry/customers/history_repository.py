@@ -27,20 +27,27 @@ def _sealed_change(store: Store, entry: HistoryEntry, change: FieldChange) -> di
     return {"field": change.field, "old": seal(change.old), "new": seal(change.new)}
 
 
-async def add(store: Store, entry: HistoryEntry) -> None:
+def _values(store: Store, entry: HistoryEntry) -> dict[str, Any]:
     changes = [_sealed_change(store, entry, change) for change in entry.changes]
-    await store.conn.execute(
-        insert(customer_history).values(
-            client_id=entry.client_id,
-            customer_number=entry.customer_number,
-            version=entry.version,
-            changed_at=entry.changed_at,
-            credential_id=entry.audit.credential_id,
-            request_id=entry.audit.request_id,
-            dialect=entry.audit.dialect,
-            changes=json.dumps(changes, default=str),
-        )
-    )
+    return {
+        "client_id": entry.client_id,
+        "customer_number": entry.customer_number,
+        "version": entry.version,
+        "changed_at": entry.changed_at,
+        "credential_id": entry.audit.credential_id,
+        "request_id": entry.audit.request_id,
+        "dialect": entry.audit.dialect,
+        "changes": json.dumps(changes, default=str),
+    }
+
+
+async def add(store: Store, entry: HistoryEntry) -> None:
+    await store.conn.execute(insert(customer_history).values(_values(store, entry)))
+
+
+async def add_many(store: Store, entries: list[HistoryEntry]) -> None:
+    if entries:
+        await store.conn.execute(insert(customer_history), [_values(store, e) for e in entries])
 
 
 def _history_entry(store: Store, row: Row[Any]) -> HistoryEntry:

@@ -23,7 +23,7 @@ from stdnum.no import fodselsnummer, orgnr
 
 from customer_registry.customers.model import Customer, CustomerType
 
-_ALLOWED_CONTROL = frozenset("\t")
+_CONTROL = re.compile("[\u0000-\u0008\u000a-\u001f\u007f-\u009f]")  # Cc but tab
 
 
 # eq=False: hashed by identity, as typing hashes Annotated metadata and a dict cannot be.
@@ -41,7 +41,9 @@ class Documented:
 
 def clean_text(value: str) -> str:
     """Refuse text that no database column should hold: control characters, lone surrogates."""
-    if any(unicodedata.category(c) == "Cc" and c not in _ALLOWED_CONTROL for c in value):
+    # Category Cc is exactly C0, DEL and C1; one regex search is far cheaper than a
+    # category lookup per character, which bulk imports pay for every member of every row.
+    if _CONTROL.search(value):
         raise ValueError("must not contain control characters")
     try:
         value.encode("utf-8")
@@ -215,7 +217,7 @@ def derived_columns(customer: Customer, fields: frozenset[str]) -> dict[str, str
 
 def new_payment_id() -> str:
     """A 21-digit numeric payment reference with a Luhn check digit (spec A.7)."""
-    body = "".join(secrets.choice("0123456789") for _ in range(20))
+    body = f"{secrets.randbelow(10**20):020d}"  # one draw: 20 uniform digits
     return body + luhn.calc_check_digit(body)
 
 

@@ -6,21 +6,27 @@ the history can never disagree with the customer.
 """
 
 import dataclasses
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
-from customer_registry.customers import history_repository, repository, rules
+from customer_registry.customers import (
+    bulk_repository,
+    changes,
+    history_repository,
+    repository,
+    rules,
+)
 from customer_registry.customers.errors import (
     CustomerChanged,
     CustomerNotFound,
     CustomerNumberTaken,
+    IdentifierTaken,
     PersonNotFound,
 )
 from customer_registry.customers.model import (
-    CUSTOMER_FIELDS,
     SEALED_FIELDS,
-    STORE_FIELDS,
     UNCONDITIONAL,
     Audit,
     Condition,
@@ -33,77 +39,52 @@ from customer_registry.customers.model import (
     SearchResult,
 )
 from customer_registry.db import Store
+from customer_registry.errors import AppError, InvalidParameter, RequestInvalid
 
 PersonDirectory = Callable[[LookupKey], Awaitable[Customer | None]]
-_DATA_FIELDS = tuple(name for name in CUSTOMER_FIELDS if name not in STORE_FIELDS)
 # Generated identifiers are random: a clash with a stored one is retried with new ones.
 _ATTEMPTS = 5
+WriteOutcome = Literal["created", "updated", "unchanged"]
 
 
-def _fresh(customer: Customer, now: datetime) -> Customer:
-    return dataclasses.replace(
-        customer,
-        payment_id=rules.new_payment_id(),
-        internal_number=rules.new_internal_number(),
-        sign_up_id=rules.new_sign_up_id(),
-        version=1,
-        created_at=now,
-        updated_at=now,
-    )
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What an import did with one write; ``reasons`` say why it was rejected."""
 
-
-def _changes(old: Customer | None, new: Customer, fields: Collection[str]) -> list[FieldChange]:
-    before = (lambda name: getattr(old, name)) if old else (lambda name: None)
-    return [
-        FieldChange(name, before(name), getattr(new, name))
-        for name in fields
-        if before(name) != getattr(new, name)
-    ]
-
-
-async def _record(
-    store: Store, customer: Customer, changes: list[FieldChange], audit: Audit
-) -> None:
-    entry = HistoryEntry(
-        customer.client_id,
-        customer.customer_number,
-        customer.version,
-        customer.updated_at or datetime.now(UTC),
-        audit,
-        tuple(changes),
-    )
-    await history_repository.add(store, entry)
+    kind: WriteOutcome | Literal["rejected"]
+    reasons: tuple[InvalidParameter, ...] = ()
 
 
 async def _create(store: Store, customer: Customer, audit: Audit) -> Customer | None:
     """Insert the customer with new ids; None when its number is taken meanwhile."""
     for _ in range(_ATTEMPTS):
-        created = await repository.insert_new(store, _fresh(customer, datetime.now(UTC)))
+        new, entry = changes.creation(customer, audit, datetime.now(UTC))
+        created = await repository.insert_new(store, new)
         if created is not None:
-            await _record(store, created, _changes(None, created, _DATA_FIELDS), audit)
+            await history_repository.add(store, entry)
             return created
         if await repository.lock(store, customer.client_id, customer.customer_number):
             return None
+        if taken := await bulk_repository.identifiers_taken(store, customer):
+            raise IdentifierTaken(taken)
     raise RuntimeError("no unused identifiers found; the id space is nearly exhausted")
 
 
-async def _apply(store: Store, old: Customer, write: CustomerWrite, audit: Audit) -> Customer:
-    changes = _changes(old, write.customer, sorted(write.owned))
-    if not changes:
-        return old
-    new = dataclasses.replace(
-        write.customer,
-        **{name: getattr(old, name) for name in CUSTOMER_FIELDS if name not in write.owned},
-    )
-    new = dataclasses.replace(new, version=old.version + 1, updated_at=datetime.now(UTC))
-    updated = await repository.update(store, new, [change.field for change in changes])
-    await _record(store, updated, changes, audit)
-    return updated
+async def _apply(
+    store: Store, old: Customer, write: CustomerWrite, audit: Audit
+) -> tuple[Customer, WriteOutcome]:
+    planned = changes.planned(old, write, audit, datetime.now(UTC))
+    if planned is None:
+        return old, "unchanged"
+    new, entry = planned
+    updated = await repository.update(store, new, [change.field for change in entry.changes])
+    await history_repository.add(store, entry)
+    return updated, "updated"
 
 
 async def _save(
     store: Store, write: CustomerWrite, audit: Audit, condition: Condition, *, may_create: bool
-) -> Customer:
+) -> tuple[Customer, WriteOutcome]:
     customer = write.customer
     key = (customer.client_id, customer.customer_number)
     for _ in range(_ATTEMPTS):
@@ -113,7 +94,7 @@ async def _save(
         if old is None:
             created = await _create(store, customer, audit)
             if created is not None:
-                return created
+                return created, "created"
             continue  # created concurrently: update it instead
         if condition.create_only or (
             condition.versions is not None and old.version not in condition.versions
@@ -127,14 +108,67 @@ async def upsert(
     store: Store, write: CustomerWrite, audit: Audit, condition: Condition = UNCONDITIONAL
 ) -> Customer:
     """Create the customer, or replace the fields the write owns."""
-    return await _save(store, write, audit, condition, may_create=True)
+    return (await _save(store, write, audit, condition, may_create=True))[0]
 
 
 async def update(
     store: Store, write: CustomerWrite, audit: Audit, condition: Condition = UNCONDITIONAL
 ) -> Customer:
     """Replace the fields the write owns of an existing customer."""
-    return await _save(store, write, audit, condition, may_create=False)
+    return (await _save(store, write, audit, condition, may_create=False))[0]
+
+
+def _rejected(error: AppError) -> Outcome:
+    if isinstance(error, RequestInvalid):
+        return Outcome("rejected", tuple(error.invalid_parameters))
+    return Outcome("rejected", (InvalidParameter("body", error.message),))
+
+
+async def upsert_one(store: Store, write: CustomerWrite, audit: Audit) -> Outcome:
+    """``upsert`` for imports: a refused write is an outcome, not an exception."""
+    try:
+        return Outcome((await _save(store, write, audit, UNCONDITIONAL, may_create=True))[1])
+    except AppError as error:
+        return _rejected(error)
+
+
+async def upsert_many(store: Store, writes: Sequence[tuple[CustomerWrite, Audit]]) -> list[Outcome]:
+    """``upsert_one`` for each write, set-wise: one lock, one insert and one update statement.
+
+    The writes belong to one client and name distinct customers. A create that the insert
+    skips (created meanwhile, or a clash of identifiers) is redone by ``upsert_one``.
+    """
+    if not writes:
+        return []
+    first = writes[0][0].customer
+    numbers = [write.customer.customer_number for write, _ in writes]
+    stored = await bulk_repository.lock_many(store, first.client_id, numbers)
+    now = datetime.now(UTC)
+    planned = [
+        changes.creation(write.customer, audit, now)
+        if (old := stored.get(write.customer.customer_number)) is None
+        else changes.planned(old, write, audit, now)
+        for write, audit in writes
+    ]
+    effective = [plan for plan in planned if plan is not None]
+    creates = [customer for customer, _ in effective if customer.version == 1]
+    updates = [customer for customer, _ in effective if customer.version > 1]
+    skipped = await bulk_repository.write_many(store, creates, updates)
+    await history_repository.add_many(
+        store, [entry for _, entry in effective if entry.customer_number not in skipped]
+    )
+    return [
+        await upsert_one(store, write, audit)
+        if write.customer.customer_number in skipped
+        else Outcome(_kind(plan))
+        for (write, audit), plan in zip(writes, planned, strict=True)
+    ]
+
+
+def _kind(plan: tuple[Customer, HistoryEntry] | None) -> WriteOutcome:
+    if plan is None:
+        return "unchanged"
+    return "created" if plan[0].version == 1 else "updated"
 
 
 async def get(store: Store, client_id: int, customer_number: str) -> Customer:
@@ -142,6 +176,15 @@ async def get(store: Store, client_id: int, customer_number: str) -> Customer:
     if customer is None:
         raise CustomerNotFound(client_id, customer_number)
     return customer
+
+
+def export(store: Store, client_id: int, *, batch: int = 1000) -> AsyncIterator[Customer]:
+    """The client's customers in customer-number order, ``batch`` at a time in memory."""
+    return bulk_repository.stream(store, client_id, batch=batch)
+
+
+async def count(store: Store, client_id: int) -> int:
+    return await bulk_repository.count(store, client_id)
 
 
 async def search(store: Store, client_id: int, query: SearchQuery) -> SearchResult:

@@ -1,0 +1,113 @@
+"""SQL for many customers at once: imports lock, insert and update whole batches, exports
+stream a client's customers. Row values come from ``repository``, so personal data is sealed
+and derived columns are computed exactly as for a single write.
+"""
+
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import ColumnElement, bindparam, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from customer_registry.customers import copy_writes
+from customer_registry.customers.model import CUSTOMER_FIELDS, IDENTITY_FIELDS, Customer
+from customer_registry.customers.repository import _COLUMNS, _customer, _row
+from customer_registry.db import Store, customers
+
+_c = customers.c
+_IDENTIFIERS = {
+    "paymentId": _c.payment_id,
+    "internalNumber": _c.internal_number,
+    "signUpId": _c.sign_up_id,
+}
+
+
+def _is_postgres(store: Store) -> bool:
+    return store.conn.dialect.name == "postgresql"
+
+
+async def lock_many(store: Store, client_id: int, numbers: Sequence[str]) -> dict[str, Customer]:
+    """The stored customers among ``numbers``, locked until the transaction ends."""
+    where = sa.and_(_c.client_id == client_id, _c.customer_number.in_(numbers))
+    rows = (await store.conn.execute(select(*_COLUMNS).where(where).with_for_update())).all()
+    return {row.customer_number: _customer(store, row) for row in rows}
+
+
+async def write_many(
+    store: Store, creates: Sequence[Customer], updates: Sequence[Customer]
+) -> set[str]:
+    """Insert ``creates`` and write every field of ``updates`` (which must be locked).
+
+    Returns the numbers of the creates that were not inserted: a customer of that number was
+    created meanwhile, or one of its identifiers is taken.
+    """
+    create_rows = [_row(store, customer, CUSTOMER_FIELDS) for customer in creates]
+    update_rows = [_row(store, customer, CUSTOMER_FIELDS) for customer in updates]
+    if _is_postgres(store):
+        inserted = await copy_writes.write(store.conn, create_rows, update_rows)
+    else:
+        inserted = await _insert(store, create_rows)
+        await _update(store, update_rows)
+    return {customer.customer_number for customer in creates} - inserted
+
+
+async def _insert(store: Store, rows: list[dict[str, Any]]) -> set[str]:
+    if not rows:
+        return set()
+    dialect = postgresql if _is_postgres(store) else sqlite
+    stmt = dialect.insert(customers).on_conflict_do_nothing().returning(_c.customer_number)
+    return set((await store.conn.execute(stmt, rows)).scalars())
+
+
+def _keyed(row: dict[str, Any]) -> dict[str, Any]:
+    values = {name: value for name, value in row.items() if name not in IDENTITY_FIELDS}
+    return {**values, "key_client_id": row["client_id"], "key_number": row["customer_number"]}
+
+
+async def _update(store: Store, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    where: ColumnElement[bool] = sa.and_(
+        _c.client_id == bindparam("key_client_id"),
+        _c.customer_number == bindparam("key_number"),
+    )
+    await store.conn.execute(sa.update(customers).where(where), [_keyed(row) for row in rows])
+
+
+async def identifiers_taken(store: Store, customer: Customer) -> dict[str, str]:
+    """Which identifiers ``customer`` brings that another customer holds, and whose they are."""
+    given = {
+        "paymentId": customer.payment_id,
+        "internalNumber": customer.internal_number,
+        "signUpId": customer.sign_up_id,
+    }
+    taken = {}
+    for name, value in given.items():
+        if not value:
+            continue
+        stmt = select(_c.customer_number).where(
+            _c.client_id == customer.client_id, _IDENTIFIERS[name] == value
+        )
+        if (holder := (await store.conn.execute(stmt.limit(1))).scalar()) is not None:
+            taken[name] = holder
+    return taken
+
+
+async def count(store: Store, client_id: int) -> int:
+    stmt = select(sa.func.count()).where(_c.client_id == client_id)
+    return int((await store.conn.execute(stmt)).scalar_one())
+
+
+async def stream(store: Store, client_id: int, *, batch: int) -> AsyncIterator[Customer]:
+    """The client's customers in customer-number order, ``batch`` rows in memory at a time."""
+    stmt = (
+        select(*_COLUMNS)
+        .where(_c.client_id == client_id)
+        .order_by(_c.customer_number)
+        .execution_options(yield_per=batch)
+    )
+    result = await store.conn.stream(stmt)
+    async for partition in result.partitions():
+        for row in partition:
+            yield _customer(store, row)
