@@ -1,0 +1,1 @@
+"""Bulk import and export of customers: file formats, row shapes, batched writes."""

@@ -1,0 +1,78 @@
+"""Import and export rows in the Subscriptions dialect: the POST body.
+
+A row is validated by the POST's own model and ``to_customer``, so it is accepted or refused
+exactly as the POST would be, with the same JSON paths in the reasons.
+"""
+
+from typing import Any
+
+from customer_registry.customers.model import Customer, CustomerWrite
+from customer_registry.subscriptions import schemas
+
+_CUSTOMER = (
+    "customerNumber", "customerCategory", "salutation", "firstName", "lastName", "companyName",
+    "identificationNumber", "taxIdentificationNumber", "birthDate", "language", "email",
+    "phone", "mobilePhone",
+)  # fmt: skip
+_ADDRESS = (
+    "street", "streetNumber", "streetNumberAdditional", "careOf", "postalCode", "postalPlace",
+    "countryCode",
+)  # fmt: skip
+CSV_COLUMNS = (
+    *(f"customer.{name}" for name in _CUSTOMER),
+    *(f"customer.address.{name}" for name in _ADDRESS),
+    "paymentRegistration.id",
+    "paymentRegistration.pspCustomerId",
+    "paymentRegistration.pspPaymentMethodId",
+)
+
+
+def to_write(data: object, client_id: int) -> CustomerWrite:
+    """Raises pydantic's ValidationError or the POST's RequestInvalid."""
+    return schemas.to_customer(schemas.CustomerRequest.model_validate(data), client_id)
+
+
+def customer_number(data: object) -> object:
+    customer = data.get("customer") if isinstance(data, dict) else None
+    return customer.get("customerNumber") if isinstance(customer, dict) else None
+
+
+def _present(members: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in members.items() if value is not None}
+
+
+def to_row(customer: Customer) -> dict[str, Any]:
+    """The POST body that writes the customer's Subscriptions fields."""
+    identification = customer.ssn if customer.type == "Person" else customer.organization_number
+    category = "PERSON" if customer.type == "Person" else "COMPANY"
+    address = {
+        "street": customer.street,
+        "streetNumber": customer.street_number,
+        "streetNumberAdditional": customer.street_number_additional,
+        "careOf": customer.care_of,
+        "postalCode": customer.postal_code,
+        "postalPlace": customer.postal_place,
+        "countryCode": customer.country_code,
+    }
+    members = {
+        "customerNumber": customer.customer_number,
+        "customerCategory": category,
+        "salutation": customer.salutation,
+        "firstName": customer.first_name,
+        "lastName": customer.last_name,
+        "companyName": customer.company_name,
+        "identificationNumber": identification,
+        "taxIdentificationNumber": customer.tax_identification_number,
+        "birthDate": customer.birth_date.isoformat() if customer.birth_date else None,
+        "language": customer.language,
+        "email": customer.email,
+        "phone": customer.phone_number,
+        "mobilePhone": customer.mobile_phone,
+        "address": _present(address),
+    }
+    payment = {
+        "id": customer.payment_registration_id,
+        "pspCustomerId": customer.psp_customer_id,
+        "pspPaymentMethodId": customer.psp_payment_method_id,
+    }
+    return {"customer": _present(members), "paymentRegistration": _present(payment)}
