@@ -126,7 +126,12 @@ def main(argv: list[str] | None = None) -> int:
         compat.use_key_file(work / "bench.key")  # the vault's keys, if the schema seals data
         url, database = _database(args, work, stack)
         load.migrate(url)
-        _measure_all(args, url, database, work, stack, report)
+        try:
+            _measure_all(args, url, database, work, stack, report)
+        except BaseException:
+            # Keep what was measured before the error or Ctrl-C; cleanup still follows.
+            say(f"bench: stopped; partial results in {save(report, stamp + '-partial')}")
+            raise
     report.targets = targets.judge(report)
     sys.stdout.write(markdown(report))
     say(f"bench: results in {save(report, stamp)}")
