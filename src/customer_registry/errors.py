@@ -36,10 +36,11 @@ _REASONS = {
     401: "Missing or invalid credentials",
     403: "The credential does not cover this client",
     404: "Not found",
-    409: "Conflict",
+    409: "Conflict (customer number taken, or a request with this idempotency key still running)",
     412: "The customer is not in the expected version",
     413: "The request body is larger than the configured limit",
     415: "The body is not JSON",
+    422: "The idempotency key was used for a different request",
 }
 BUSINESS_ERROR = "BUSINESS_ERROR"
 TECHNICAL_ERROR = "TECHNICAL_ERROR"

@@ -11,12 +11,13 @@ while the first is still running a 409.
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Header, Request, Response
 from fastapi.routing import APIRoute
 from sqlalchemy import and_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -27,6 +28,7 @@ from customer_registry.db import Connection, idempotency_keys
 from customer_registry.errors import BusinessError, Conflict, InvalidParameter, RequestInvalid
 
 RETENTION = timedelta(hours=24)
+_KEY_PATTERN = "^[ -~]{1,255}$"
 _REPLAYED_HEADERS = ("content-type", "etag")
 _k = idempotency_keys.c
 
@@ -60,12 +62,9 @@ class _Claim:
     conn: AsyncConnection
 
 
-def _request_key(request: Request, *, request_id_counts: bool) -> str | None:
-    key = request.headers.get("idempotency-key")
-    if key is None and request_id_counts:
-        key = request.headers.get("x-request-id")
-    if key is not None and not (0 < len(key) <= 255 and key.isprintable()):
-        reason = "must be 1 to 255 printable characters"
+def _checked(key: str | None) -> str | None:
+    if key is not None and not re.fullmatch(_KEY_PATTERN, key):
+        reason = "must be 1 to 255 printable ASCII characters"
         raise RequestInvalid([InvalidParameter("Idempotency-Key", reason)])
     return key
 
@@ -122,6 +121,17 @@ async def _claim(conn: AsyncConnection, claim: _Claim, fingerprint: str) -> None
     raise _Replay(_stored_response(row))
 
 
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        pattern=_KEY_PATTERN,
+        description="Repeat the request with the same key to get the first answer again "
+        "(24 hours, per credential); on the Subscriptions routes X-Request-ID serves too.",
+    ),
+]
+
+
 def _guard(
     authenticate: Callable[..., Coroutine[Any, Any, Principal]], *, request_id_counts: bool
 ) -> Callable[..., Coroutine[Any, Any, None]]:
@@ -129,8 +139,10 @@ def _guard(
         request: Request,
         conn: Connection,
         principal: Annotated[Principal, Depends(authenticate)],
+        idempotency_key: IdempotencyKeyHeader = None,
     ) -> None:
-        key = _request_key(request, request_id_counts=request_id_counts)
+        request_id = request.headers.get("x-request-id") if request_id_counts else None
+        key = _checked(request_id if idempotency_key is None else idempotency_key)
         if key is None:
             return
         claim = _Claim(principal.credential_id, key, conn)

@@ -119,7 +119,7 @@ def _absolute_token_url(document: dict[str, Any], public_url: str) -> None:
 
 
 def complete(document: dict[str, Any], public_url: str | None = None) -> dict[str, Any]:
-    """FastAPI's document with tags, the Problem schema, X-Request-ID and without 422s."""
+    """FastAPI's document with tags, the Problem schema, X-Request-ID and without its 422s."""
     document["info"]["description"] = DESCRIPTION
     if public_url:
         _absolute_token_url(document, public_url)
@@ -132,7 +132,8 @@ def complete(document: dict[str, Any], public_url: str | None = None) -> dict[st
     components["headers"] = {REQUEST_ID_HEADER: _REQUEST_ID}
     request_id = {"$ref": _REF.format(kind="headers", name=REQUEST_ID_HEADER)}
     for operation in _operations(document):
-        operation["responses"].pop("422", None)
+        if "HTTPValidationError" in str(operation["responses"].get("422")):
+            del operation["responses"]["422"]
         for response in operation["responses"].values():
             response.setdefault("headers", {})[REQUEST_ID_HEADER] = request_id
     return document

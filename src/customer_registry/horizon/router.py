@@ -55,7 +55,7 @@ def _representation(request: Request, customer: Customer, status: int = 200) -> 
 @router.post(
     "/customers/search",
     response_model=responses.SearchOut,
-    responses=problem_responses(400, 401, 403, 413, 415),
+    responses=problem_responses(400, 401, 403, 409, 413, 415, 422),
 )
 async def search_customers(
     request: Request,
@@ -80,7 +80,7 @@ async def search_customers(
     "/customers/{customerNumber}",
     responses={
         200: responses.PUT_CUSTOMER,
-        **problem_responses(400, 401, 403, 412, 413, 415),
+        **problem_responses(400, 401, 403, 409, 412, 413, 415, 422),
     },
     openapi_extra=responses.PUT_REQUEST,
 )
@@ -144,7 +144,7 @@ async def check_customer(
     responses={
         200: {**responses.CUSTOMER, "description": "Found in the store"},
         201: {**responses.CUSTOMER, "description": "Found in the person directory and created"},
-        **problem_responses(400, 401, 403, 404, 409, 413, 415),
+        **problem_responses(400, 401, 403, 404, 409, 413, 415, 422),
     },
     openapi_extra=responses.LOOKUP_REQUEST,
 )

@@ -90,12 +90,12 @@ _SIGN_UP = "subscriptions_sign_up_response"
 _SIGN_UP_LINKS = {"GetCustomer": _READ, "UpdateCustomer": _WRITE_AGAIN}
 POST_RESPONSES = {
     200: _ok(SignUpOut, "Created, or updated if the number is known", _SIGN_UP, _SIGN_UP_LINKS),
-    **_errors(400, 403, 413, 415),
+    **_errors(400, 403, 409, 413, 415, 422),
 }
 POST_REQUEST = _request("subscriptions_post_request")
 PUT_RESPONSES = {
     200: _ok(SignUpOut, "Updated", _SIGN_UP, _SIGN_UP_LINKS),
-    **_errors(400, 403, 404, 412, 413, 415),
+    **_errors(400, 403, 404, 409, 412, 413, 415, 422),
 }
 PUT_REQUEST = _request("subscriptions_put_request")
 GET_RESPONSES = {
