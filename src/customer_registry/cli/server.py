@@ -67,6 +67,8 @@ def serve(
             port=port,
             workers=workers,
             proxy_headers=True,
+            loop="uvloop",
+            http="httptools",
             log_level="warning",
             # Ours instead of uvicorn's: its access line has the path (customer numbers), its
             # tracebacks the exception message (values).

@@ -148,13 +148,17 @@ _SORT_KEYS: dict[str, ColumnElement[Any]] = {
 }
 
 
+_NOT_NULL_SORTS = frozenset({"clientId", "customerNumber"})
+
+
 async def search(store: Store, client_id: int, query: SearchQuery) -> tuple[list[Customer], int]:
     where = and_(_c.client_id == client_id, _match(store, client_id, query.column, query.value))
     direction = "asc" if query.order == "asc" else "desc"
-    order = [
-        getattr(_SORT_KEYS[query.sort], direction)().nulls_last(),
-        getattr(_c.customer_number, direction)(),
-    ]
+    sort_key = getattr(_SORT_KEYS[query.sort], direction)()
+    # NULLS LAST on a NOT NULL key would stop PostgreSQL walking the primary key backwards.
+    if query.sort not in _NOT_NULL_SORTS:
+        sort_key = sort_key.nulls_last()
+    order = [sort_key, getattr(_c.customer_number, direction)()]
     page = (
         select(*_COLUMNS)
         .where(where)
