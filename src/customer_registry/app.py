@@ -24,6 +24,7 @@ from customer_registry.errors import (
     RequestInvalid,
     render,
 )
+from customer_registry.external_tokens import ExternalIssuer
 from customer_registry.horizon.router import router as horizon_router
 from customer_registry.observability import RequestObservability, echo_request_id
 from customer_registry.registry.router import router as registry_router
@@ -144,6 +145,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.vault = Vault.open(settings.key_file)
     app.state.signing_keys = {}
+    app.state.external_issuer = (
+        ExternalIssuer(settings.oauth_jwks_url, settings.token_audience, settings.oauth_issuer)
+        if settings.oauth_jwks_url
+        else None
+    )
     _install_error_handlers(app)
     routers = (
         oauth.router,

@@ -24,6 +24,7 @@ from customer_registry.credentials import digest
 from customer_registry.customers.model import Audit
 from customer_registry.db import Connection, credential_clients, credentials, signing_keys
 from customer_registry.errors import Forbidden, GatewayError, NotAuthenticated
+from customer_registry.external_tokens import ExternalIssuer
 
 TOKEN_SCOPE = "customer:read customer:write"
 _ALGORITHM = "HS256"
@@ -99,19 +100,34 @@ def _verified(token: str, secret: str, audience: str) -> dict[str, Any]:
     )
 
 
-async def _token_claims(request: Request, conn: AsyncConnection, token: str) -> dict[str, Any]:
-    settings: Settings = request.app.state.settings
+async def _token_identity(request: Request, conn: AsyncConnection, token: str) -> tuple[str, int]:
+    """The credential id behind a bearer token, and when the token was issued."""
     try:
         kid = jwt.get_unverified_header(token).get("kid")
-        secret = await _signing_secret(request, conn, str(kid)) if kid else None
-        if secret is None:
-            raise NotAuthenticated("the access token was not issued by this service")
+    except jwt.PyJWTError as exc:
+        raise NotAuthenticated(f"the access token is invalid: {exc}") from exc
+    secret = await _signing_secret(request, conn, str(kid)) if kid else None
+    if secret is not None:
+        return _own_token_identity(request.app.state.settings, token, secret)
+    issuer: ExternalIssuer | None = request.app.state.external_issuer
+    if issuer is None:
+        raise NotAuthenticated("the access token was not issued by this service")
+    oauth_client_id, issued_at = await issuer.identify(token)
+    stmt = select(credentials.c.id).where(credentials.c.oauth_client_id == oauth_client_id)
+    credential_id = (await conn.execute(stmt)).scalar_one_or_none()
+    if credential_id is None:
+        raise NotAuthenticated(f"no credential here for OAuth client {oauth_client_id!r}")
+    return str(credential_id), issued_at
+
+
+def _own_token_identity(settings: Settings, token: str, secret: str) -> tuple[str, int]:
+    try:
         claims = _verified(token, secret, settings.token_audience)
     except jwt.PyJWTError as exc:
         raise NotAuthenticated(f"the access token is invalid: {exc}") from exc
     if claims["exp"] <= time.time():
         raise NotAuthenticated("the access token has expired; request a new one")
-    return claims
+    return str(claims["sub"]), int(claims["iat"])
 
 
 def _epoch(moment: datetime) -> int:
@@ -171,13 +187,12 @@ async def horizon_client(
     client_id: Annotated[int, Path(alias="clientId", ge=1, le=MAX_CLIENT_ID)],
 ) -> Principal:
     """The path's client, once the bearer token is shown to cover it."""
-    claims = await _token_claims(request, conn, _bearer_token(authorization))
-    credential_id = str(claims["sub"])
+    credential_id, issued_at = await _token_identity(request, conn, _bearer_token(authorization))
     params = {"credential_id": credential_id, "client_id": client_id}
     row = (await conn.execute(_CREDENTIAL_COVERS, params)).one_or_none()
     if row is None or row.revoked_at is not None:
         raise NotAuthenticated("the credential behind this access token has been revoked")
-    if row.rotated_at is not None and claims["iat"] < _epoch(row.rotated_at):
+    if row.rotated_at is not None and issued_at < _epoch(row.rotated_at):
         raise NotAuthenticated("the credential's secrets were rotated; request a new token")
     if row.client_id is None:
         raise Forbidden(f"this credential does not cover client {client_id}")

@@ -16,6 +16,8 @@ class Settings(BaseSettings):
     public_url: str | None = None
     token_audience: str = "https://api.horizonafs.io"
     token_ttl_seconds: int = Field(default=86400, ge=60, le=31 * 86400)
+    oauth_jwks_url: str | None = None
+    oauth_issuer: str | None = None
     key_file: Path = Path("customer-registry.key")
     person_directory: Path | None = None
     migrate_on_start: bool = True

@@ -42,11 +42,15 @@ class IssuedCredential:
 
 
 async def create_credential(
-    conn: AsyncConnection, client_ids: Sequence[int], name: str
+    conn: AsyncConnection,
+    client_ids: Sequence[int],
+    name: str,
+    oauth_client_id: str | None = None,
 ) -> IssuedCredential:
+    """A new credential; ``oauth_client_id`` names a client of an external identity provider."""
     issued = IssuedCredential(
         credential_id=str(uuid.uuid4()),
-        oauth_client_id="cr_" + secrets.token_hex(10),
+        oauth_client_id=oauth_client_id or "cr_" + secrets.token_hex(10),
         oauth_client_secret=_new_secret(),
         subscription_key=_new_key(),
         client_ids=sorted(set(client_ids)),

@@ -39,13 +39,18 @@ def create_credential(
         typer.Option("--client-id", min=1, max=MAX_CLIENT_ID, help="Client it covers."),
     ],
     name: Annotated[str, typer.Option(help="A label for people.")] = "default",
+    oauth_client_id: Annotated[
+        str | None,
+        typer.Option(help="The client id at your identity provider (OAUTH_JWKS_URL)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Create a credential for one or more clients and print its secrets, once."""
     current = settings()
     prepare_database(current)
     issued = in_transaction(
-        current, lambda conn: credentials.create_credential(conn, client_id, name)
+        current,
+        lambda conn: credentials.create_credential(conn, client_id, name, oauth_client_id),
     )
     _print_secrets(issued, as_json)
 
