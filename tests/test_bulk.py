@@ -113,6 +113,26 @@ async def test_a_customer_named_twice_is_created_then_updated(
     ]
 
 
+async def test_updates_in_one_batch_change_their_own_fields_and_stay_searchable(
+    env: dict[str, str], horizon: httpx.AsyncClient, client_id: int, tmp_path: Path
+) -> None:
+    path = write_rows(tmp_path / "rows.jsonl", [horizon_row("h1"), horizon_row("h2")])
+    await import_file(env, path, client_id, "--dialect", "horizon")
+    renamed = {"ssn": "02016126007", "firstName": "Tom", "lastName": "Zephyr"}
+    changes = [horizon_row("h1", email="new@mail.com"), horizon_row("h2", person=renamed)]
+
+    _, report = await import_file(env, write_rows(path, changes), client_id, "--dialect", "horizon")
+
+    assert [r["outcome"] for r in report] == ["updated", "updated"]
+    h1 = (await horizon.get(customer_url(client_id, "h1"))).json()
+    assert (h1["email"], h1["person"]["lastName"]) == ("new@mail.com", "Customer")
+    body = {"searchValue": "zeph", "searchColumn": "name"}
+    found = await horizon.post(f"/customer/v1/clients/{client_id}/customers/search", json=body)
+    assert [item["customerNumber"] for item in found.json()["items"]] == ["h2"]
+    history = (await horizon.get(history_url(client_id, "h2"))).json()["items"]
+    assert history[-1]["changes"] == [{"field": "lastName", "old": "Customer", "new": "Zephyr"}]
+
+
 async def second_client(app: FastAPI, http: httpx.AsyncClient) -> tuple[int, dict[str, str]]:
     """Another client with a credential: its id and the headers of both dialects."""
     other = new_client_id()

@@ -2,7 +2,8 @@
 
 A batch is copied into a temporary staging table in one ``COPY``, then moved into
 ``customers`` by one ``INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING`` (the creates) and
-one ``UPDATE … FROM`` (the updates, whose rows the caller has locked).
+one ``UPDATE … FROM`` (the updates, whose rows the caller has locked). History entries
+are copied straight into their table.
 """
 
 from typing import Any
@@ -47,13 +48,8 @@ async def write(
     """Insert ``creates`` unless they conflict and write ``updates``; returns the inserted."""
     if not creates and not updates:
         return set()
-    # Through SQLAlchemy first, so that the transaction has begun before the driver's COPY.
     await conn.execute(_CREATE)
-    raw = await conn.get_raw_connection()
-    records = [tuple(row[name] for name in _NAMES) for row in (*creates, *updates)]
-    await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
-        "customer_staging", records=records, columns=_NAMES
-    )
+    await copy_rows(conn, staging, [*creates, *updates])
     inserted: set[str] = set()
     if creates:
         inserted = set((await conn.execute(_INSERT)).scalars())
@@ -61,3 +57,14 @@ async def write(
         await conn.execute(_UPDATE)
     await conn.execute(text("TRUNCATE customer_staging"))
     return inserted
+
+
+async def copy_rows(conn: AsyncConnection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """COPY ``rows`` into ``table`` inside the connection's transaction."""
+    driver: Any = (await conn.get_raw_connection()).driver_connection
+    if not driver.is_in_transaction():
+        # SQLAlchemy begins its transaction at the first statement; COPY must not precede it.
+        await conn.execute(text("SELECT 1"))
+    names = [column.name for column in table.columns]
+    records = [tuple(row.get(name) for name in names) for row in rows]
+    await driver.copy_records_to_table(table.name, records=records, columns=names)

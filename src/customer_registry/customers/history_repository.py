@@ -6,6 +6,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Row, and_, insert, select
 
+from customer_registry.customers import copy_writes
 from customer_registry.customers.model import SEALED_FIELDS, Audit, FieldChange, HistoryEntry
 from customer_registry.customers.repository import context
 from customer_registry.db import Store, customer_history
@@ -46,8 +47,13 @@ async def add(store: Store, entry: HistoryEntry) -> None:
 
 
 async def add_many(store: Store, entries: list[HistoryEntry]) -> None:
-    if entries:
-        await store.conn.execute(insert(customer_history), [_values(store, e) for e in entries])
+    rows = [_values(store, entry) for entry in entries]
+    if not rows:
+        return
+    if store.conn.dialect.name == "postgresql":
+        await copy_writes.copy_rows(store.conn, customer_history, rows)
+    else:
+        await store.conn.execute(insert(customer_history), rows)
 
 
 def _history_entry(store: Store, row: Row[Any]) -> HistoryEntry:

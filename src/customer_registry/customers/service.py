@@ -152,7 +152,11 @@ async def upsert_many(store: Store, writes: Sequence[tuple[CustomerWrite, Audit]
     ]
     effective = [plan for plan in planned if plan is not None]
     creates = [customer for customer, _ in effective if customer.version == 1]
-    updates = [customer for customer, _ in effective if customer.version > 1]
+    updates = [
+        (customer, [change.field for change in entry.changes])
+        for customer, entry in effective
+        if customer.version > 1
+    ]
     skipped = await bulk_repository.write_many(store, creates, updates)
     await history_repository.add_many(
         store, [entry for _, entry in effective if entry.customer_number not in skipped]
