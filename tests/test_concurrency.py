@@ -51,7 +51,7 @@ async def test_concurrent_writers_of_one_customer_leave_one_consistent_row(
         "Authorization": f"Bearer {await token_for(client, credential)}",
         "X-Subscription-Key": credential.subscription_key,
     }
-    limits = httpx.Limits(max_connections=WRITERS)
+    limits = httpx.Limits(max_connections=WRITERS, keepalive_expiry=1)
     async with httpx.AsyncClient(
         base_url=server, headers=headers, limits=limits, timeout=60
     ) as http:

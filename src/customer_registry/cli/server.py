@@ -69,6 +69,9 @@ def serve(
             proxy_headers=True,
             loop="uvloop",
             http="httptools",
+            # Longer than load balancers' idle timeouts (60 s is common): a connection the
+            # balancer reuses must not be closed by us at the same moment (a 502 there).
+            timeout_keep_alive=75,
             log_level="warning",
             # Ours instead of uvicorn's: its access line has the path (customer numbers), its
             # tracebacks the exception message (values).
