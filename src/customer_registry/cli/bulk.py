@@ -166,8 +166,12 @@ def _output(path: Path | None) -> Iterator[IO[str]]:
         yield sys.stdout
         return
     partial = path.with_name(path.name + ".partial")
-    with partial.open("w", encoding="utf-8", newline="") as out:
-        yield out
+    try:
+        with partial.open("w", encoding="utf-8", newline="") as out:
+            yield out
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     os.replace(partial, path)
 
 
