@@ -74,6 +74,18 @@ def database_url(tmp_path_factory: pytest.TempPathFactory, key_file: Path) -> It
 
 
 @pytest.fixture
+def empty_database(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """A database of the kind under test that no migration has touched."""
+    if database_url.startswith("sqlite"):
+        yield f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
+        return
+    name = f"cr_empty_{secrets.token_hex(6)}"
+    asyncio.run(admin(database_url, f'CREATE DATABASE "{name}"'))
+    yield database_url.rsplit("/", 1)[0] + f"/{name}"
+    asyncio.run(admin(database_url, f'DROP DATABASE "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
 def settings(database_url: str, key_file: Path) -> Settings:
     return Settings(database_url=database_url, key_file=key_file, db_pool_size=2)
 

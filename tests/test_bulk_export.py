@@ -1,10 +1,8 @@
 """``export``, and exports imported again: the round trips reproduce what the API answers."""
 
-import asyncio
 import csv
 import json
-import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +13,7 @@ from fastapi import FastAPI
 from customer_registry.app import create_app
 from customer_registry.config import Settings
 from customer_registry.subscriptions.rows import CSV_COLUMNS as SUBSCRIPTIONS_COLUMNS
-from tests.conftest import BASE_URL, admin, create_credential, token_for
+from tests.conftest import BASE_URL, create_credential, token_for
 from tests.horizon.conftest import customer_url, person
 from tests.subscriptions.conftest import CUSTOMERS, seed_post
 from tests.test_bulk import env, import_file, run_cli, second_client, write_rows
@@ -55,18 +53,6 @@ async def answers(
     # The same body again changes nothing and answers with the generated ids.
     put = await http.put(f"{CUSTOMERS}/s1", json=seed_post(customerNumber="s1"), headers=headers)
     return [horizon, subscriptions, put.json()]
-
-
-@pytest.fixture
-def empty_database(database_url: str, tmp_path: Path) -> Iterator[str]:
-    """A database of the kind under test that no migration has touched."""
-    if database_url.startswith("sqlite"):
-        yield f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
-        return
-    name = f"cr_empty_{secrets.token_hex(6)}"
-    asyncio.run(admin(database_url, f'CREATE DATABASE "{name}"'))
-    yield database_url.rsplit("/", 1)[0] + f"/{name}"
-    asyncio.run(admin(database_url, f'DROP DATABASE "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture

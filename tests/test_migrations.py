@@ -1,11 +1,8 @@
 """The migrations build exactly the schema the code declares, and can be undone."""
 
 import asyncio
-import secrets
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, inspect, text
@@ -13,19 +10,6 @@ from sqlalchemy import Connection, inspect, text
 from customer_registry import migrations
 from customer_registry.config import Settings
 from customer_registry.db import create_engine, metadata
-from tests.conftest import admin
-
-
-@pytest.fixture
-def empty_database(database_url: str, tmp_path: Path) -> Iterator[str]:
-    """A database of the kind under test that no migration has touched."""
-    if database_url.startswith("sqlite"):
-        yield f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
-        return
-    name = f"cr_empty_{secrets.token_hex(6)}"
-    asyncio.run(admin(database_url, f'CREATE DATABASE "{name}"'))
-    yield database_url.rsplit("/", 1)[0] + f"/{name}"
-    asyncio.run(admin(database_url, f'DROP DATABASE "{name}" WITH (FORCE)'))
 
 
 def _inspect(url: str) -> tuple[set[str], list[object]]:

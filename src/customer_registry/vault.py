@@ -16,6 +16,7 @@ import hmac
 import json
 import os
 import secrets
+import time
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -41,6 +42,7 @@ def _new_key() -> str:
 class Vault:
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._checked_at = 0.0
         self._load()
 
     @classmethod
@@ -63,8 +65,13 @@ class Vault:
             raise ConfigurationError(f"key file {self.path}: current key {self.current!r} missing")
 
     def encrypt(self, value: str, context: str) -> str:
-        if self.path.stat().st_mtime_ns != self._mtime:
-            self._load()  # keys were rotated: encrypt with the new current key at once
+        now = time.monotonic()
+        if now - self._checked_at >= 1.0:
+            # At most once a second: a rotated key is used within a second, without a
+            # stat() for every value written.
+            self._checked_at = now
+            if self.path.stat().st_mtime_ns != self._mtime:
+                self._load()
         nonce = secrets.token_bytes(_NONCE_BYTES)
         sealed = self._keys[self.current].encrypt(nonce, value.encode(), context.encode())
         return f"{self.current}.{_b64(nonce + sealed)}"
