@@ -9,6 +9,7 @@ import secrets
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Annotated, Any
 
 import phonenumbers
@@ -17,7 +18,6 @@ from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, GetJsonSchemaHandler, StringConstraints
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
-from stdnum import luhn
 from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.no import fodselsnummer, orgnr
 
@@ -93,13 +93,45 @@ def language_code(value: str) -> str:
 
 def email_address(value: str) -> str:
     """Check e-mail syntax only (no DNS); the address is kept exactly as given."""
-    if not value:
+    if not value or _plainly_valid(value):
         return value
     try:
         validate_email(value, check_deliverability=False)
     except EmailNotValidError as exc:
         raise ValueError(str(exc)) from exc
     return value
+
+
+# email-validator's dot-atom of RFC 5322 3.2.3 (rfc_constants.DOT_ATOM_TEXT) and plain
+# ASCII host names: the addresses its split_email takes apart without any special case.
+_ATEXT = r"[a-zA-Z0-9_!#$%&'*+\-/=?^`{|}~]+"
+_PLAIN_ADDRESS = re.compile(rf"({_ATEXT}(?:\.{_ATEXT})*)@([a-zA-Z0-9.-]+)")
+_MAX_ADDRESS = 254  # email-validator's EMAIL_MAX_LENGTH, in UTF-8 bytes
+
+
+@lru_cache(maxsize=4096)
+def _domain_length(domain: str) -> int | None:
+    """The longest UTF-8 form email-validator checks of a valid domain; None if invalid."""
+    try:
+        checked = validate_email("a@" + domain, check_deliverability=False)
+    except EmailNotValidError:
+        return None
+    forms = (domain, checked.domain, checked.ascii_domain or "")
+    return max(len(form.encode()) for form in forms)
+
+
+def _plainly_valid(value: str) -> bool:
+    """Whether email-validator would accept the address, decided without running it.
+
+    Checking the domain costs most of its time and depends on the domain alone, and a
+    client's customers share few domains: for a dot-atom local part, validity is the
+    domain's and the length limit (the local part's own limit applies only in strict mode).
+    """
+    match = _PLAIN_ADDRESS.fullmatch(value)
+    if match is None:
+        return False
+    domain_length = _domain_length(match[2])
+    return domain_length is not None and len(match[1]) + 1 + domain_length <= _MAX_ADDRESS
 
 
 Email = Annotated[CleanText, AfterValidator(email_address)]
@@ -215,10 +247,22 @@ def derived_columns(customer: Customer, fields: frozenset[str]) -> dict[str, str
     return derived
 
 
+# Digit sums of doubled digits (Luhn): 5 -> 10 -> 1, 9 -> 18 -> 9.
+_DOUBLED = str.maketrans("0123456789", "0246813579")
+
+
 def new_payment_id() -> str:
     """A 21-digit numeric payment reference with a Luhn check digit (spec A.7)."""
     body = f"{secrets.randbelow(10**20):020d}"  # one draw: 20 uniform digits
-    return body + luhn.calc_check_digit(body)
+    return body + luhn_check_digit(body)
+
+
+def luhn_check_digit(digits: str) -> str:
+    """``stdnum.luhn.calc_check_digit`` for decimal digits, at a tenth of its cost."""
+    # With the check digit appended, the last digit of ``digits`` is the first doubled one.
+    doubled = digits[::-1][::2].translate(_DOUBLED)
+    total = sum(map(int, doubled)) + sum(map(int, digits[::-1][1::2]))
+    return str(-total % 10)
 
 
 def new_internal_number() -> str:
