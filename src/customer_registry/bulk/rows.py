@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from customer_registry.app import validation_error
 from customer_registry.bulk.formats import Record, nested
@@ -19,6 +19,7 @@ from customer_registry.errors import InvalidParameter, RequestInvalid
 from customer_registry.horizon import rows as horizon
 from customer_registry.registry import rows as registry
 from customer_registry.subscriptions import rows as subscriptions
+from customer_registry.subscriptions.schemas import CustomerRequest
 
 Dialect = Literal["registry", "horizon", "subscriptions"]
 
@@ -27,6 +28,7 @@ Dialect = Literal["registry", "horizon", "subscriptions"]
 class Shape:
     """How a dialect's rows map to and from the canonical customer."""
 
+    model: type[BaseModel]
     to_write: Callable[[object, int], CustomerWrite]
     customer_number: Callable[[object], object]
     to_row: Callable[[Customer], dict[str, Any]]
@@ -34,12 +36,13 @@ class Shape:
 
 
 SHAPES: dict[Dialect, Shape] = {
-    "registry": Shape(registry.to_write, registry.customer_number, registry.to_row,
-                      registry.CSV_COLUMNS),
-    "horizon": Shape(horizon.to_write, horizon.customer_number, horizon.to_row,
-                     horizon.CSV_COLUMNS),
-    "subscriptions": Shape(subscriptions.to_write, subscriptions.customer_number,
-                           subscriptions.to_row, subscriptions.CSV_COLUMNS),
+    "registry": Shape(registry.CustomerRecord, registry.to_write, registry.customer_number,
+                      registry.to_row, registry.CSV_COLUMNS),
+    "horizon": Shape(horizon.CustomerRow, horizon.to_write, horizon.customer_number,
+                     horizon.to_row, horizon.CSV_COLUMNS),
+    "subscriptions": Shape(CustomerRequest, subscriptions.to_write,
+                           subscriptions.customer_number, subscriptions.to_row,
+                           subscriptions.CSV_COLUMNS),
 }  # fmt: skip
 
 
@@ -83,13 +86,35 @@ def validate(dialect: Dialect, client_id: int, line: int, data: object) -> Row:
     return Row(line, write.customer.customer_number, write)
 
 
+def _valid_json(dialect: Dialect, client_id: int, line: int, text: str) -> Row | None:
+    """The row of a valid JSON line, parsed and validated in one pass; None when refused.
+
+    A refused line is checked again the way the API does it (``json.loads``, then the
+    model), so that its reasons are the API's words: pydantic's JSON parser words them its
+    own way, and only the row's write is the same either way.
+    """
+    shape = SHAPES[dialect]
+    try:
+        # to_write takes the model as is: pydantic does not validate an instance again.
+        write = shape.to_write(shape.model.model_validate_json(text), client_id)
+    except (ValidationError, RequestInvalid):
+        return None
+    return Row(line, write.customer.customer_number, write)
+
+
+def from_record(record: Record, dialect: Dialect, client_id: int) -> Row:
+    if record.problem is not None:
+        return Row(record.line, None, None, (record.problem,))
+    if record.text is not None and (
+        row := _valid_json(dialect, client_id, record.line, record.text)
+    ):
+        return row
+    data = parse_json(record.text) if record.text is not None else nested(record.cells or {})
+    if isinstance(data, tuple):
+        return Row(record.line, None, None, data)
+    return validate(dialect, client_id, record.line, data)
+
+
 def from_records(records: Iterable[Record], dialect: Dialect, client_id: int) -> Iterator[Row]:
     for record in records:
-        if record.problem is not None:
-            yield Row(record.line, None, None, (record.problem,))
-            continue
-        data = parse_json(record.text) if record.text is not None else nested(record.cells or {})
-        if isinstance(data, tuple):
-            yield Row(record.line, None, None, data)
-        else:
-            yield validate(dialect, client_id, record.line, data)
+        yield from_record(record, dialect, client_id)
