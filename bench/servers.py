@@ -134,7 +134,8 @@ class Server:
             return []
         pids = descendants(self.process.pid)
         # multiprocessing may start a resource tracker beside the uvicorn workers.
-        return [p for p in pids if b"resource_tracker" not in _cmdline(p)]
+        workers = [p for p in pids if b"resource_tracker" not in _cmdline(p)]
+        return workers or [self.process.pid]  # --workers 1: the server serves itself
 
     def __exit__(self, *exc: object | TracebackType) -> None:
         if self.process is None or self.process.poll() is not None:

@@ -100,13 +100,19 @@ def _verified(token: str, secret: str, audience: str) -> dict[str, Any]:
     )
 
 
-async def _token_identity(request: Request, conn: AsyncConnection, token: str) -> tuple[str, int]:
-    """The credential id behind a bearer token, and when the token was issued."""
+@lru_cache(maxsize=4096)
+def _key_id(token: str) -> str | None:
     try:
         kid = jwt.get_unverified_header(token).get("kid")
     except jwt.PyJWTError as exc:
         raise NotAuthenticated(f"the access token is invalid: {exc}") from exc
-    secret = await _signing_secret(request, conn, str(kid)) if kid else None
+    return str(kid) if kid else None
+
+
+async def _token_identity(request: Request, conn: AsyncConnection, token: str) -> tuple[str, int]:
+    """The credential id behind a bearer token, and when the token was issued."""
+    kid = _key_id(token)
+    secret = await _signing_secret(request, conn, kid) if kid else None
     if secret is not None:
         return _own_token_identity(request.app.state.settings, token, secret)
     issuer: ExternalIssuer | None = request.app.state.external_issuer

@@ -42,8 +42,11 @@ def _values(store: Store, entry: HistoryEntry) -> dict[str, Any]:
     }
 
 
+_INSERT = insert(customer_history)
+
+
 async def add(store: Store, entry: HistoryEntry) -> None:
-    await store.conn.execute(insert(customer_history).values(_values(store, entry)))
+    await store.conn.execute(_INSERT, _values(store, entry))
 
 
 async def add_many(store: Store, entries: list[HistoryEntry]) -> None:
@@ -53,7 +56,7 @@ async def add_many(store: Store, entries: list[HistoryEntry]) -> None:
     if store.conn.dialect.name == "postgresql":
         await copy_writes.copy_rows(store.conn, customer_history, rows)
     else:
-        await store.conn.execute(insert(customer_history), rows)
+        await store.conn.execute(_INSERT, rows)
 
 
 def _history_entry(store: Store, row: Row[Any]) -> HistoryEntry:

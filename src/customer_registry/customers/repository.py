@@ -7,6 +7,7 @@ stored beside the values they come from.
 
 from collections.abc import Collection
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -104,16 +105,23 @@ async def insert_new(store: Store, customer: Customer) -> Customer | None:
     return await _one(store, _INSERT_NEW[store.conn.dialect.name], values)
 
 
+@lru_cache(maxsize=512)
+def _update_of(columns: frozenset[str]) -> Any:
+    """The UPDATE of ``columns``, built once per set of columns a write changes."""
+    values: dict[str, Any] = {name: sa.bindparam(f"new_{name}") for name in sorted(columns)}
+    where = and_(
+        _c.client_id == sa.bindparam("key_client_id"),
+        _c.customer_number == sa.bindparam("key_number"),
+    )
+    return sa.update(customers).where(where).values(values).returning(*_COLUMNS)
+
+
 async def update(store: Store, customer: Customer, fields: Collection[str]) -> Customer:
     """Write ``fields`` of ``customer`` with its new version and update time."""
     values = _row(store, customer, {*fields, "version", "updated_at"})
-    stmt = (
-        sa.update(customers)
-        .where(_where_number(customer.client_id, customer.customer_number))
-        .values(values)
-        .returning(*_COLUMNS)
-    )
-    updated = await _one(store, stmt)
+    params = {f"new_{name}": value for name, value in values.items()}
+    params |= {"key_client_id": customer.client_id, "key_number": customer.customer_number}
+    updated = await _one(store, _update_of(frozenset(values)), params)
     assert updated is not None, "update() is only called on a locked, existing customer"
     return updated
 
