@@ -52,6 +52,7 @@ class Report:
     raw: list[dict[str, Any]] = field(default_factory=list)
     explain: list[dict[str, Any]] = field(default_factory=list)
     profiles: dict[str, Any] = field(default_factory=dict)
+    bulk: list[dict[str, Any]] = field(default_factory=list)  # bench/bulk.py: import, export
     targets: list[tuple[str, str, str]] = field(default_factory=list)
 
     def find(self, scenario: str, concurrency: int) -> Measurement | None:
@@ -110,6 +111,22 @@ def scenario_table(report: Report) -> str:
     return "\n".join(lines)
 
 
+def bulk_table(report: Report) -> str:
+    """``customer-registry import`` and ``export`` as an operator runs them (bench/bulk.py)."""
+    if not report.bulk:
+        return "`customer-registry import` / `export`: not measured (--import-rows 0).\n"
+    lines = [
+        "| command | rows | seconds | rows/s | CPU s | peak RSS MB |",
+        "|---|--:|--:|--:|--:|--:|",
+        *(
+            f"| {t['step']} | {t['rows']:,} | {t['seconds']} | {t['rows_per_second']:,} "
+            f"| {t['cpu_seconds']} | {t['peak_rss_mb']} |"
+            for t in report.bulk
+        ),
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def explain_table(report: Report) -> str:
     lines = [
         "| search | server ms (median) | max ms | planning ms | execution ms "
@@ -133,14 +150,14 @@ def markdown(report: Report) -> str:
         f"## Customer Registry benchmark — {meta['db']}, {meta['customers']:,} customers, "
         f"{meta['seconds']} s per run, wrk -t{meta['threads']}",
         f"\nCode measured: {meta['code']}\n",
-        f"Bulk load (COPY / executemany; stands in for `customer-registry import`): "
+        f"Bulk load of the scenarios' customers (COPY / executemany): "
         f"{load['rows']:,} rows in {load['seconds']} s = **{load['rows_per_second']:,} rows/s** "
         f"end to end (fake-data generation in 2 processes, then the load); the load alone: "
         f"**{load['db_rows_per_second']:,} rows/s**. Post-load ANALYZE: "
         f"{load['analyze_seconds']} s. The service's rules per row (derived_columns and the "
         f"id generators): {load['rules_us_per_row']} µs, i.e. "
-        f"{1e6 / max(load['rules_us_per_row'], 0.1):,.0f} rows/s per core. "
-        "Export of 1M rows: skipped (no export command yet).\n",
+        f"{1e6 / max(load['rules_us_per_row'], 0.1):,.0f} rows/s per core.\n",
+        bulk_table(report),
         scenario_table(report),
         "\n### Search: server time of the repository's SQL (EXPLAIN ANALYZE)\n",
         explain_table(report),

@@ -14,7 +14,7 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 from types import FrameType
 
-from bench import compat, load, phases, rawpg, stage, targets, wrk
+from bench import bulk, compat, load, phases, rawpg, stage, targets, wrk
 from bench.explain import explain
 from bench.measure import Runner, say
 from bench.meta import describe
@@ -33,6 +33,12 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (2 cores!)")
     parser.add_argument("--workers", type=int, default=2, help="server worker processes")
     parser.add_argument("--only", default="", help="comma-separated scenario name parts")
+    parser.add_argument(
+        "--import-rows",
+        type=int,
+        default=100_000,
+        help="rows for the timed customer-registry import and export (0: skip)",
+    )
     parser.add_argument("--no-profile", action="store_true", help="skip the py-spy runs")
     parser.add_argument(
         "--retries",
@@ -113,6 +119,8 @@ def _measure_all(
         phases.profiles(runner, pools, report, args.levels[-1])
     if not args.as_shipped and "horizon GET" in pools:
         phases.as_shipped(args, url, database, work, pools["horizon GET"], report)
+    if args.import_rows:
+        report.bulk = bulk.measure(url, work, args.import_rows, clients[-1] + 1)
 
 
 def main(argv: list[str] | None = None) -> int:

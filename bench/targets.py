@@ -76,22 +76,25 @@ def _search(report: Report) -> list[Row]:
     return rows
 
 
-def import_estimate(load: dict[str, Any]) -> float:
-    """Rows/s of a one-process import: the service's rules per row, then the bulk load."""
-    load_rate = max(float(load["db_rows_per_second"]), 1.0)
-    return 1e6 / (float(load["rules_us_per_row"]) + 1e6 / load_rate)
+def _timed(report: Report, step: str) -> dict[str, Any] | None:
+    return next((t for t in report.bulk if t["step"] == step), None)
 
 
 def _bulk(report: Report) -> list[Row]:
     floor = 50_000 if report.meta["db"] == "postgres" else 15_000
-    load = report.load
-    estimate = import_estimate(load)
-    measured = (
-        f"{estimate:,.0f} rows/s estimated (rules {load['rules_us_per_row']} µs/row + load "
-        f"{load['db_rows_per_second']:,} rows/s)"
-    )
-    label = f"bulk import ≥ {floor:,} rows/s on {report.meta['db']} (no import command yet)"
-    return [(label, measured, _verdict(estimate >= floor))]
+    created, export = _timed(report, "import (created)"), _timed(report, "export")
+    empty = _timed(report, "export (empty client)")
+    rows: list[Row] = []
+    if created:
+        label = f"bulk import ≥ {floor:,} rows/s on {report.meta['db']} ({created['rows']:,} rows)"
+        rate = created["rows_per_second"]
+        rows.append((label, f"{rate:,} rows/s", _verdict(rate >= floor)))
+    if export and empty:
+        growth = export["peak_rss_mb"] - empty["peak_rss_mb"]
+        label = f"export streams in constant memory: RSS growth < 100 MB ({export['rows']:,} rows)"
+        measured = f"+{growth:.0f} MB over an empty export ({export['rows_per_second']:,} rows/s)"
+        rows.append((label, measured, _verdict(growth < 100)))
+    return rows
 
 
 def _memory(report: Report) -> list[Row]:

@@ -86,6 +86,15 @@ def empty_database(database_url: str, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
+def cli_env(database_url: str, key_file: Path) -> dict[str, str]:
+    """The environment a ``customer-registry`` command needs to reach the test database."""
+    return {
+        "CUSTOMER_REGISTRY_DATABASE_URL": database_url,
+        "CUSTOMER_REGISTRY_KEY_FILE": str(key_file),
+    }
+
+
+@pytest.fixture
 def settings(database_url: str, key_file: Path) -> Settings:
     return Settings(database_url=database_url, key_file=key_file, db_pool_size=2)
 

@@ -8,6 +8,7 @@ import structlog
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from customer_registry import health, logs, metrics, oauth, openapi
@@ -22,6 +23,7 @@ from customer_registry.errors import (
     NotFound,
     PayloadTooLarge,
     RequestInvalid,
+    ServiceBusy,
     render,
 )
 from customer_registry.external_tokens import ExternalIssuer
@@ -110,6 +112,10 @@ def _install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 405:
             response.headers["Allow"] = _allowed_methods(request)
         return response
+
+    @app.exception_handler(PoolTimeout)
+    async def on_pool_exhausted(request: Request, exc: PoolTimeout) -> Response:
+        return render(request, ServiceBusy("every database connection stayed busy; retry later"))
 
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> Response:

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -136,6 +137,15 @@ customers = Table(
             "company_name_key",
         )
     ),
+)
+
+# Kept by triggers (migration 0004): the size of a client's listing without counting it.
+customer_counts = Table(
+    "customer_counts",
+    metadata,
+    Column("client_id", BigInteger, primary_key=True),
+    Column("slot", SmallInteger, primary_key=True),
+    Column("customers", BigInteger, nullable=False),
 )
 
 customer_history = Table(

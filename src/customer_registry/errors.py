@@ -16,7 +16,8 @@ involved. The tree::
     ├── Conflict                409   (customers/errors.py: CustomerNumberTaken)
     ├── PreconditionFailed      412   If-Match / If-None-Match do not hold
     ├── PayloadTooLarge         413
-    └── UnsupportedMediaType    415   a body that is not JSON
+    ├── UnsupportedMediaType    415   a body that is not JSON
+    └── ServiceBusy             503   no database connection came free in time
 
 Anything else that escapes a handler is rendered as a 500 ``TECHNICAL_ERROR`` that reveals
 nothing about its cause.
@@ -173,6 +174,15 @@ class UnsupportedMediaType(BusinessError):
     status = 415
     code = "unsupported-media-type"
     title = "Unsupported media type"
+
+
+class ServiceBusy(AppError):
+    status = 503
+    code = "service-busy"
+    title = "Service busy"
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "1"}
 
 
 def render(request: Request, error: AppError) -> Response:

@@ -21,7 +21,7 @@ from customer_registry.customers.model import (
     Customer,
     SearchQuery,
 )
-from customer_registry.db import Store, customers
+from customer_registry.db import Store, customer_counts, customers
 
 _c = customers.c
 _COLUMNS = tuple(_c[name] for name in CUSTOMER_FIELDS)
@@ -159,23 +159,54 @@ _SORT_KEYS: dict[str, ColumnElement[Any]] = {
 _NOT_NULL_SORTS = frozenset({"clientId", "customerNumber"})
 
 
-async def search(store: Store, client_id: int, query: SearchQuery) -> tuple[list[Customer], int]:
-    where = and_(_c.client_id == client_id, _match(store, client_id, query.column, query.value))
+def _listing_all(client_id: int, query: SearchQuery) -> bool:
+    return query.column == "clientId" and query.value.strip() == str(client_id)
+
+
+_COUNTED = select(func.coalesce(func.sum(customer_counts.c.customers), 0)).where(
+    customer_counts.c.client_id == sa.bindparam("client_id")
+)
+
+
+async def _total(store: Store, client_id: int, query: SearchQuery, where: Any) -> int:
+    if _listing_all(client_id, query):  # counting every index entry grows with the client
+        counted = await store.conn.execute(_COUNTED, {"client_id": client_id})
+        return int(counted.scalar_one())
+    return int((await store.conn.execute(select(func.count()).where(where))).scalar_one())
+
+
+def _order(query: SearchQuery) -> list[ColumnElement[Any]]:
     direction = "asc" if query.order == "asc" else "desc"
     sort_key = getattr(_SORT_KEYS[query.sort], direction)()
     # NULLS LAST on a NOT NULL key would stop PostgreSQL walking the primary key backwards.
     if query.sort not in _NOT_NULL_SORTS:
         sort_key = sort_key.nulls_last()
-    order = [sort_key, getattr(_c.customer_number, direction)()]
-    page = (
-        select(*_COLUMNS)
+    return [sort_key, getattr(_c.customer_number, direction)()]
+
+
+def _page(where: ColumnElement[bool], query: SearchQuery, offset: int) -> Any:
+    """The page's rows, found by their keys first: skipping ``offset`` rows then reads index
+    entries only, and just the page's rows are fetched whole."""
+    order = _order(query)
+    keys = (
+        select(_c.client_id, _c.customer_number)
         .where(where)
         .order_by(*order)
         .limit(query.per_page)
-        .offset((query.page - 1) * query.per_page)
+        .offset(offset)
+        .subquery()
     )
-    rows = (await store.conn.execute(page)).all()
-    total = (await store.conn.execute(select(func.count()).where(where))).scalar_one()
+    on = and_(_c.client_id == keys.c.client_id, _c.customer_number == keys.c.customer_number)
+    return select(*_COLUMNS).select_from(customers.join(keys, on)).order_by(*order)
+
+
+async def search(store: Store, client_id: int, query: SearchQuery) -> tuple[list[Customer], int]:
+    where = and_(_c.client_id == client_id, _match(store, client_id, query.column, query.value))
+    total = await _total(store, client_id, query, where)
+    offset = (query.page - 1) * query.per_page
+    if offset >= total:
+        return [], total
+    rows = (await store.conn.execute(_page(where, query, offset))).all()
     return [_customer(store, row) for row in rows], total
 
 
