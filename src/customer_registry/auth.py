@@ -16,10 +16,11 @@ import jwt
 from fastapi import Depends, Path, Request
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.security import APIKeyHeader, OAuth2
-from sqlalchemy import and_, bindparam, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from customer_registry.config import Settings
+from customer_registry.coverage import COVERAGE_COLUMNS, CREDENTIAL, WHERE_CREDENTIAL, Claim
 from customer_registry.credentials import digest
 from customer_registry.customers.model import Audit
 from customer_registry.db import Connection, credential_clients, credentials, signing_keys
@@ -136,11 +137,6 @@ def _own_token_identity(settings: Settings, token: str, secret: str) -> tuple[st
     return str(claims["sub"]), int(claims["iat"])
 
 
-def _epoch(moment: datetime) -> int:
-    # SQLite hands timestamps back without their zone; they were stored in UTC.
-    return int(moment.replace(tzinfo=moment.tzinfo or UTC).timestamp())
-
-
 oauth2_scheme = OAuth2(
     flows=OAuthFlows(clientCredentials=OAuthFlowClientCredentials(tokenUrl="/oauth/token")),
     scheme_name="OAuth2ClientCredentials",
@@ -159,19 +155,7 @@ def _bearer_token(authorization: str | None) -> str:
 
 
 # Built once: the statement runs on every authenticated request.
-_CREDENTIAL_COVERS = (
-    select(credentials.c.revoked_at, credentials.c.rotated_at, credential_clients.c.client_id)
-    .select_from(
-        credentials.outerjoin(
-            credential_clients,
-            and_(
-                credential_clients.c.credential_id == credentials.c.id,
-                credential_clients.c.client_id == bindparam("client_id"),
-            ),
-        )
-    )
-    .where(credentials.c.id == bindparam("credential_id"))
-)
+_COVERAGE = select(*COVERAGE_COLUMNS).select_from(CREDENTIAL).where(WHERE_CREDENTIAL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,25 +170,27 @@ class Principal:
         return Audit(dialect, self.credential_id, getattr(request.state, "request_id", None))
 
 
-async def horizon_client(
+async def horizon_claim(
     request: Request,
     conn: Connection,
     authorization: Annotated[str | None, Depends(oauth2_scheme)],
     client_id: Annotated[int, Path(alias="clientId", ge=1, le=MAX_CLIENT_ID)],
+) -> Claim:
+    """The bearer token's claim on the path's client; whoever takes it checks the coverage."""
+    credential_id, issued_at = await _token_identity(request, conn, _bearer_token(authorization))
+    return Claim(client_id, credential_id, issued_at)
+
+
+async def horizon_client(
+    conn: Connection, claim: Annotated[Claim, Depends(horizon_claim)]
 ) -> Principal:
     """The path's client, once the bearer token is shown to cover it."""
-    credential_id, issued_at = await _token_identity(request, conn, _bearer_token(authorization))
-    params = {"credential_id": credential_id, "client_id": client_id}
-    row = (await conn.execute(_CREDENTIAL_COVERS, params)).one_or_none()
-    if row is None or row.revoked_at is not None:
-        raise NotAuthenticated("the credential behind this access token has been revoked")
-    if row.rotated_at is not None and issued_at < _epoch(row.rotated_at):
-        raise NotAuthenticated("the credential's secrets were rotated; request a new token")
-    if row.client_id is None:
-        raise Forbidden(f"this credential does not cover client {client_id}")
-    return Principal(client_id, credential_id)
+    claim.require((await conn.execute(_COVERAGE, claim.params())).one_or_none())
+    return Principal(claim.client_id, claim.credential_id)
 
 
+# For reads that fetch the coverage with the customer (customers.service.read_as).
+BearerClaim = Annotated[Claim, Depends(horizon_claim)]
 BearerPrincipal = Annotated[Principal, Depends(horizon_client)]
 
 

@@ -14,6 +14,13 @@ import sqlalchemy as sa
 from sqlalchemy import ColumnElement, Row, and_, false, func, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 
+from customer_registry.coverage import (
+    COVERAGE_COLUMNS,
+    COVERED_CLIENT,
+    CREDENTIAL,
+    WHERE_CREDENTIAL,
+    Claim,
+)
 from customer_registry.customers import rules
 from customer_registry.customers.model import (
     CUSTOMER_FIELDS,
@@ -60,7 +67,7 @@ def _row(store: Store, customer: Customer, fields: Collection[str]) -> dict[str,
 
 
 def _customer(store: Store, row: Row[Any]) -> Customer:
-    values = dict(row._mapping)
+    values = {name: row._mapping[name] for name in CUSTOMER_FIELDS}
     client_id, number = values["client_id"], values["customer_number"]
     for name in SEALED_FIELDS:
         values[name] = _unseal(store, client_id, number, name, values[name])
@@ -77,6 +84,19 @@ _BY_NUMBER = select(*_COLUMNS).where(
     _c.customer_number == sa.bindparam("customer_number"),
 )
 _LOCK_BY_NUMBER = _BY_NUMBER.with_for_update()
+_COVERED_BY_NUMBER = (
+    select(*COVERAGE_COLUMNS, *_COLUMNS)
+    .select_from(
+        CREDENTIAL.outerjoin(
+            customers,
+            and_(
+                _c.client_id == COVERED_CLIENT,
+                _c.customer_number == sa.bindparam("customer_number"),
+            ),
+        )
+    )
+    .where(WHERE_CREDENTIAL)
+)
 _INSERT_NEW = {
     name: dialect.insert(customers).on_conflict_do_nothing().returning(*_COLUMNS)
     for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
@@ -97,6 +117,18 @@ async def lock(store: Store, client_id: int, customer_number: str) -> Customer |
 async def get(store: Store, client_id: int, customer_number: str) -> Customer | None:
     params = {"client_id": client_id, "customer_number": customer_number}
     return await _one(store, _BY_NUMBER, params)
+
+
+async def get_covered(
+    store: Store, claim: Claim, customer_number: str | None
+) -> tuple[Row[Any] | None, Customer | None]:
+    """What the claim's credential covers and, only if it covers the client, the customer
+    (None as the number: the coverage alone)."""
+    params = {**claim.params(), "customer_number": customer_number}
+    row = (await store.conn.execute(_COVERED_BY_NUMBER, params)).one_or_none()
+    if row is None or row.customer_number is None:
+        return row, None
+    return row, _customer(store, row)
 
 
 async def insert_new(store: Store, customer: Customer) -> Customer | None:

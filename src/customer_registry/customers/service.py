@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from customer_registry.coverage import Claim
 from customer_registry.customers import (
     bulk_repository,
     changes,
@@ -177,6 +178,20 @@ def _kind(plan: tuple[Customer, HistoryEntry] | None) -> WriteOutcome:
 
 async def get(store: Store, client_id: int, customer_number: str) -> Customer:
     customer = await repository.get(store, client_id, customer_number)
+    if customer is None:
+        raise CustomerNotFound(client_id, customer_number)
+    return customer
+
+
+async def read_as(store: Store, claim: Claim, customer_number: str | None) -> Customer | None:
+    """The customer (None: not stored, or no number to look up), once the claim's coverage,
+    read in the same round trip, holds."""
+    coverage, customer = await repository.get_covered(store, claim, customer_number)
+    claim.require(coverage)
+    return customer
+
+
+def found(customer: Customer | None, client_id: int, customer_number: str) -> Customer:
     if customer is None:
         raise CustomerNotFound(client_id, customer_number)
     return customer

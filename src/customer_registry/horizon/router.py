@@ -2,10 +2,11 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import TypeAdapter, ValidationError
 
-from customer_registry.auth import BearerPrincipal
+from customer_registry.auth import BearerClaim, BearerPrincipal
 from customer_registry.conditional import (
     NOT_MODIFIED_RESPONSE,
     etag,
@@ -33,6 +34,27 @@ CustomerNumber = Annotated[
     CleanText,
     Path(alias="customerNumber", min_length=1, max_length=100, examples=["customer-person-1"]),
 ]
+
+_VALID_NUMBER = TypeAdapter(CustomerNumber)
+
+
+async def _covered_customer(
+    request: Request, store: CustomerStore, caller: BearerClaim
+) -> Customer | None:
+    """The path's customer, read in the statement that checks the token's coverage.
+
+    A dependency, so that a 401 or 403 comes before the path's own validation, as on every
+    route; a number that validation will refuse is not looked up.
+    """
+    number = request.path_params["customerNumber"]
+    try:
+        _VALID_NUMBER.validate_python(number)
+    except ValidationError:
+        return await service.read_as(store, caller, None)
+    return await service.read_as(store, caller, number)
+
+
+CoveredCustomer = Annotated[Customer | None, Depends(_covered_customer)]
 
 IfMatch = Annotated[
     str | None, Header(description="Write only if the customer is at one of these ETags")
@@ -112,13 +134,13 @@ async def put_customer(
 )
 async def get_customer(
     request: Request,
-    store: CustomerStore,
-    caller: BearerPrincipal,
+    caller: BearerClaim,
     customer_number: CustomerNumber,
+    stored: CoveredCustomer,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
     """Get the customer with the given number."""
-    customer = await service.get(store, caller.client_id, customer_number)
+    customer = service.found(stored, caller.client_id, customer_number)
     if not_modified(if_none_match, customer.version):
         return unchanged(customer.version)
     return _representation(request, customer)
@@ -132,10 +154,11 @@ async def get_customer(
     },
 )
 async def check_customer(
-    request: Request, store: CustomerStore, caller: BearerPrincipal, customer_number: CustomerNumber
+    request: Request, caller: BearerClaim, customer_number: CustomerNumber, stored: CoveredCustomer
 ) -> Response:
     """Check that the customer exists; the headers are those of the GET."""
-    full = _representation(request, await service.get(store, caller.client_id, customer_number))
+    customer = service.found(stored, caller.client_id, customer_number)
+    full = _representation(request, customer)
     return Response(headers=dict(full.headers))
 
 

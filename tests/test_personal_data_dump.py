@@ -1,0 +1,59 @@
+"""A dump of the database shows none of the personal data written through the API."""
+
+import asyncio
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from customer_registry import credentials, migrations
+from customer_registry.config import Settings
+from tests.horizon.conftest import customer_url, person
+from tests.subscriptions.conftest import CUSTOMERS, seed_post
+
+
+@pytest.fixture
+def settings(empty_database: str, key_file: Path) -> Settings:
+    """A database of this test's own: random ids other tests stored could match by chance."""
+    migrations.upgrade(empty_database, key_file=key_file)
+    return Settings(database_url=empty_database, key_file=key_file, db_pool_size=2)
+
+
+SECRETS = [b"02016126007", b"700XXX651", b"12345678L", b"1984-11-11", b"998877665"]
+
+
+async def _dump(app: FastAPI, database_url: str) -> bytes:
+    if database_url.startswith("sqlite"):
+        async with app.state.engine.connect() as conn:
+            await conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+        path = Path(make_url(database_url).database or "")
+        return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+    url = make_url(database_url)
+    command = ["pg_dump", "-h", url.host or "", "-U", url.username or "", url.database or ""]
+    dumped = await asyncio.to_thread(subprocess.run, command, capture_output=True, check=True)
+    return dumped.stdout
+
+
+async def test_a_database_dump_shows_no_national_id_in_clear_text(
+    horizon: httpx.AsyncClient,
+    client_id: int,
+    credential: credentials.IssuedCredential,
+    app: FastAPI,
+) -> None:
+    keyed = {"X-Subscription-Key": credential.subscription_key}
+    assert (await horizon.put(customer_url(client_id, "p1"), json=person())).status_code == 200
+    assert (await horizon.post(CUSTOMERS, json=seed_post(), headers=keyed)).status_code == 200
+    company = person(type="Company", company={"name": "Acme", "organizationNumber": "998877665"})
+    del company["person"]
+    company["address"]["countryCode"] = "SE"
+    assert (await horizon.put(customer_url(client_id, "co"), json=company)).status_code == 200
+
+    dump = await _dump(app, app.state.settings.database_url)
+
+    assert b"Ankunding" in dump  # the dump is real: names are not encrypted
+    for secret in SECRETS:
+        assert secret not in dump, secret
