@@ -1,5 +1,6 @@
 """The ASGI application: settings, engine, routers and error rendering."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -149,6 +150,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestObservability, metrics=app.state.metrics)
     app.state.settings = settings
     app.state.engine = engine
+    app.state.sqlite_writer_turn = asyncio.Lock() if engine.dialect.name == "sqlite" else None
     app.state.vault = Vault.open(settings.key_file)
     app.state.signing_keys = {}
     app.state.external_issuer = (

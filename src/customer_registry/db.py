@@ -1,6 +1,8 @@
 """Engine factory, table metadata (SQLAlchemy Core) and the request-owned connection."""
 
+import asyncio
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -193,6 +195,9 @@ def database_url(raw: str) -> URL:
     return url.set(drivername=_ASYNC_DRIVERS[backend])
 
 
+_READS = ("GET", "HEAD")
+
+
 def create_engine(settings: Settings) -> AsyncEngine:
     url = database_url(settings.database_url)
     # A fixed pool: overflow connections would be opened and closed per request under load,
@@ -223,11 +228,18 @@ def _sqlite_on_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def _writer_turn(request: Request) -> AbstractAsyncContextManager[Any]:
+    # SQLite runs one writer at a time. This process's writers queue here in arrival order,
+    # rather than in SQLite's busy handler, which sleeps up to 100 ms between its retries.
+    turn: asyncio.Lock | None = request.app.state.sqlite_writer_turn
+    return turn if turn is not None and request.method not in _READS else nullcontext()
+
+
 async def request_connection(request: Request) -> AsyncIterator[AsyncConnection]:
     """The request's transaction: committed when the handler returns, rolled back on error."""
     engine: AsyncEngine = request.app.state.engine
-    async with engine.connect() as conn:
-        if request.method not in ("GET", "HEAD"):
+    async with _writer_turn(request), engine.connect() as conn:
+        if request.method not in _READS:
             await conn.execution_options(sqlite_immediate=True)
         elif conn.dialect.name == "postgresql":
             # A read needs no transaction: it saves the BEGIN and COMMIT round trips.
