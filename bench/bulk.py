@@ -2,12 +2,14 @@
 
 Rows come from ``bench/import_rows.py`` (seed-shaped customers in the registry row shape),
 imported into a client of their own, then re-imported unchanged and exported again. CPU
-and peak memory are the command's own (``wait4``), so the generator's cost is not counted.
+(``wait4``) and peak memory (``VmHWM``) are the command's own, so the generator's cost is
+not counted.
 """
 
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -32,18 +34,42 @@ class Timed:
         return {**asdict(self), "rows_per_second": round(self.rows_per_second)}
 
 
+def _peak_rss_mb(pid: int, known: float) -> float:
+    # VmHWM, not wait4's ru_maxrss: that counts the bench's own memory, copied at the fork.
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return max(known, int(line.split()[1]) / 1024)
+    except OSError:
+        pass
+    return known
+
+
+def _wait(process: subprocess.Popen[bytes]) -> tuple[int, Any, float]:
+    """Exit status, resource usage and peak RSS (MB) of the finished process."""
+    peak = 0.0
+    while True:
+        peak = _peak_rss_mb(process.pid, peak)
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            return os.waitstatus_to_exitcode(status), usage, peak
+        time.sleep(0.05)
+
+
 def _run(step: str, rows: int, command: list[str], env: dict[str, str]) -> Timed:
     say(f"bench: {step} ({rows:,} rows)")
     start = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(
-            f"{step} failed: {process.stderr.read().decode() if process.stderr else ''}"
-        )
+    # A file, not a pipe, for stderr: a full pipe would stall the command.
+    with tempfile.TemporaryFile() as errors:
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=errors)
+        code, usage, peak = _wait(process)
+        seconds = time.perf_counter() - start
+        if code != 0:
+            errors.seek(0)
+            raise RuntimeError(f"{step} failed: {errors.read().decode(errors='replace')}")
     cpu = usage.ru_utime + usage.ru_stime
-    return Timed(step, rows, round(seconds, 2), round(cpu, 2), round(usage.ru_maxrss / 1024, 1))
+    return Timed(step, rows, round(seconds, 2), round(cpu, 2), round(peak, 1))
 
 
 def _generate(rows: int, path: Path) -> None:

@@ -86,7 +86,7 @@ def empty_database(database_url: str, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def cli_env(database_url: str, key_file: Path) -> dict[str, str]:
+def env(database_url: str, key_file: Path) -> dict[str, str]:
     """The environment a ``customer-registry`` command needs to reach the test database."""
     return {
         "CUSTOMER_REGISTRY_DATABASE_URL": database_url,

@@ -24,14 +24,6 @@ from tests.test_history import history_url
 runner = CliRunner()
 
 
-@pytest.fixture
-def env(database_url: str, key_file: Path) -> dict[str, str]:
-    return {
-        "CUSTOMER_REGISTRY_DATABASE_URL": database_url,
-        "CUSTOMER_REGISTRY_KEY_FILE": str(key_file),
-    }
-
-
 def write_rows(path: Path, rows: list[Any]) -> Path:
     lines = (row if isinstance(row, str) else json.dumps(row) for row in rows)
     path.write_text("".join(line + "\n" for line in lines))

@@ -16,9 +16,7 @@ from customer_registry.subscriptions.rows import CSV_COLUMNS as SUBSCRIPTIONS_CO
 from tests.conftest import BASE_URL, create_credential, token_for
 from tests.horizon.conftest import customer_url, person
 from tests.subscriptions.conftest import CUSTOMERS, seed_post
-from tests.test_bulk import env, import_file, run_cli, second_client, write_rows
-
-__all__ = ["env"]  # a fixture of this module too
+from tests.test_bulk import import_file, run_cli, second_client, write_rows
 
 COMPANY = {
     "type": "Company",

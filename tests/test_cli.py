@@ -21,14 +21,6 @@ from tests.horizon.conftest import customer_url, person
 runner = CliRunner()
 
 
-@pytest.fixture
-def env(database_url: str, key_file: Path) -> dict[str, str]:
-    return {
-        "CUSTOMER_REGISTRY_DATABASE_URL": database_url,
-        "CUSTOMER_REGISTRY_KEY_FILE": str(key_file),
-    }
-
-
 async def test_created_credential_gets_a_token(
     env: dict[str, str], client: httpx.AsyncClient
 ) -> None:

@@ -18,12 +18,12 @@ async def listing(http: httpx.AsyncClient, client_id: int, query: str = "") -> h
 
 
 async def test_total_counts_customers_from_both_dialects_and_imports(
-    both: httpx.AsyncClient, client_id: int, cli_env: dict[str, str], tmp_path: Path
+    both: httpx.AsyncClient, client_id: int, env: dict[str, str], tmp_path: Path
 ) -> None:
     assert (await put(both, client_id, "h1", person())).status_code == 200
     assert (await both.post(CUSTOMERS, json=seed_post(customerNumber="s1"))).status_code == 200
     rows = write_rows(tmp_path / "rows.jsonl", [horizon_row("i1"), horizon_row("i2")])
-    assert (await import_file(cli_env, rows, client_id, "--dialect", "horizon"))[0].exit_code == 0
+    assert (await import_file(env, rows, client_id, "--dialect", "horizon"))[0].exit_code == 0
     assert (await put(both, client_id, "h1", person(email="new@example.com"))).status_code == 200
 
     response = await listing(both, client_id)

@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from customer_registry.bulk.rows import Row
-from customer_registry.customers import service
+from customer_registry.customers import bulk_repository, service
 from customer_registry.customers.model import Audit, CustomerWrite
 from customer_registry.customers.service import Outcome
 from customer_registry.db import Store
@@ -55,11 +55,30 @@ async def run(
         # SQLite: take the write lock up front, as a request does (see db.py).
         await conn.execution_options(sqlite_immediate=True)
         store = Store(conn, vault)
+        statistics = _Statistics()
         for batch in batched:
             writes = [(row.write, _audit(source, row.line)) for row in batch if row.write]
-            written = iter(await _write(store, writes))
+            outcomes = await _write(store, writes)
+            await statistics.after(store, outcomes)
+            written = iter(outcomes)
             for row in batch:
                 yield row, next(written) if row.write else Outcome("rejected", row.reasons)
+
+
+class _Statistics:
+    """Refreshes the planner's statistics each time the import has doubled what it created
+    since they were last refreshed: a handful of ANALYZEs, however many rows."""
+
+    def __init__(self) -> None:
+        self.created = 0
+        self.next_refresh = 1
+
+    async def after(self, store: Store, outcomes: list[Outcome]) -> None:
+        self.created += sum(outcome.kind == "created" for outcome in outcomes)
+        if self.created >= self.next_refresh:
+            async with store.conn.begin():
+                await bulk_repository.refresh_statistics(store)
+            self.next_refresh = 2 * self.created
 
 
 async def _write(store: Store, writes: list[Write]) -> list[Outcome]:

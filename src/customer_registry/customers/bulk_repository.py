@@ -41,6 +41,18 @@ def _locking_postgres(client_id: int, numbers: Sequence[str]) -> sa.Select[Any]:
     return select(locked).select_from(wanted).join(locked, sa.true())
 
 
+async def refresh_statistics(store: Store) -> None:
+    """Let PostgreSQL's planner see how many customers a client has now.
+
+    While the statistics say a client has no customers, a lookup of one customer by its
+    primary key is planned as a walk through any index that starts with the client id: 48 ms
+    instead of 0.1 ms at 100,000 customers, for every row of an import into a new client.
+    (SQLite plans primary-key lookups by the key without statistics.)
+    """
+    if _is_postgres(store):
+        await store.conn.execute(sa.text("ANALYZE customers"))
+
+
 async def lock_many(store: Store, client_id: int, numbers: Sequence[str]) -> dict[str, Customer]:
     """The stored customers among ``numbers``, locked until the transaction ends."""
     if _is_postgres(store):
