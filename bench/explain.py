@@ -33,7 +33,7 @@ class Explained:
     planning_ms: float
     execution_ms: float
     max_ms: float
-    statement_ms: list[float]  # the page query, then the count
+    statement_ms: list[float]  # per statement, in the order the repository issues them
     indexes: list[str]
     seq_scan: bool
     plans: list[str]

@@ -130,7 +130,7 @@ def bulk_table(report: Report) -> str:
 def explain_table(report: Report) -> str:
     lines = [
         "| search | server ms (median) | max ms | planning ms | execution ms "
-        "| page / count ms | indexes | seq scan |",
+        "| ms per statement, as issued | indexes | seq scan |",
         "|---|--:|--:|--:|--:|--:|---|---|",
     ]
     for e in report.explain:
