@@ -155,10 +155,15 @@ async def _explain_case(
         max_ms=max(p + e for p, e in zip(planning, execution, strict=True)),
         statement_ms=[round(statistics.median(times), 3) for times in per_statement],
         indexes=sorted({n["Index Name"] for n in nodes if "Index Name" in n}),
-        # SQLite's "SCAN t" without an index is its sequential scan.
+        # SQLite's "SCAN t" without an index is its sequential scan; "SCAN anon_1" reads a
+        # materialized subquery (a page's keys), not a table.
         seq_scan=any(
             "Seq Scan" in n["Node Type"]
-            or (n["Node Type"].startswith("SCAN ") and "Index Name" not in n)
+            or (
+                n["Node Type"].startswith("SCAN ")
+                and not n["Node Type"].startswith("SCAN anon_")
+                and "Index Name" not in n
+            )
             for n in nodes
         ),
         plans=["\n".join(_outline(plan)) for plan in plans],
