@@ -4,6 +4,8 @@ import json
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.conftest import DATA
 from tests.horizon.conftest import customer_url
@@ -89,3 +91,22 @@ async def test_missing_subscription_key_is_reported_before_the_media_type(
 
     assert response.status_code == 401
     assert response.json()["statusCode"] == 401
+
+
+async def test_a_request_that_finds_every_connection_busy_is_a_503(
+    horizon: httpx.AsyncClient, client_id: int, app: FastAPI, database_url: str
+) -> None:
+    # The same kind of pool the service builds, waiting 0.2 s instead of 30 for a connection.
+    busy = create_async_engine(database_url, pool_size=1, max_overflow=0, pool_timeout=0.2)
+    service_engine, app.state.engine = app.state.engine, busy
+    try:
+        async with busy.connect():  # holds the pool's only connection
+            response = await horizon.get(customer_url(client_id, "c1"))
+    finally:
+        app.state.engine = service_engine
+        await busy.dispose()
+
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
+    assert response.json()["type"] == "/problems/service-busy"
+    assert response.json()["category"] == "TECHNICAL_ERROR"
