@@ -7,12 +7,18 @@ from collections.abc import AsyncIterator, Collection, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import ColumnElement, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from customer_registry.customers import copy_writes
 from customer_registry.customers.model import CUSTOMER_FIELDS, Customer
-from customer_registry.customers.repository import _COLUMNS, _customer, _row
+from customer_registry.customers.repository import (
+    _COLUMNS,
+    WHERE_KEY,
+    _customer,
+    _row,
+    key_params,
+)
 from customer_registry.db import Store, customers
 
 _c = customers.c
@@ -95,23 +101,18 @@ async def _insert(store: Store, rows: list[dict[str, Any]]) -> set[str]:
 
 
 def _keyed(store: Store, customer: Customer, fields: frozenset[str]) -> dict[str, Any]:
-    values = _row(store, customer, fields)
-    return {**values, "key_client_id": customer.client_id, "key_number": customer.customer_number}
+    return _row(store, customer, fields) | key_params(customer)
 
 
 async def _update(store: Store, updates: Sequence[Update]) -> None:
     """One executemany per set of changed fields: SQLite rewrites every index on a column
     that is named in SET, so naming only the changed ones saves most of the work."""
-    where: ColumnElement[bool] = sa.and_(
-        _c.client_id == bindparam("key_client_id"),
-        _c.customer_number == bindparam("key_number"),
-    )
     groups: dict[frozenset[str], list[Customer]] = {}
     for customer, fields in updates:
         groups.setdefault(frozenset({*fields, "version", "updated_at"}), []).append(customer)
     for fields, group in groups.items():
         rows = [_keyed(store, customer, fields) for customer in group]
-        await store.conn.execute(sa.update(customers).where(where), rows)
+        await store.conn.execute(sa.update(customers).where(WHERE_KEY), rows)
 
 
 async def identifiers_taken(store: Store, customer: Customer) -> dict[str, str]:
@@ -131,11 +132,6 @@ async def identifiers_taken(store: Store, customer: Customer) -> dict[str, str]:
         if (holder := (await store.conn.execute(stmt.limit(1))).scalar()) is not None:
             taken[name] = holder
     return taken
-
-
-async def count(store: Store, client_id: int) -> int:
-    stmt = select(sa.func.count()).where(_c.client_id == client_id)
-    return int((await store.conn.execute(stmt)).scalar_one())
 
 
 async def stream(store: Store, client_id: int, *, batch: int) -> AsyncIterator[Customer]:

@@ -139,15 +139,22 @@ async def insert_new(store: Store, customer: Customer) -> Customer | None:
     return await _one(store, _INSERT_NEW[store.conn.dialect.name], values)
 
 
+# An UPDATE's row, by bind parameters named apart from the columns it sets.
+WHERE_KEY = and_(
+    _c.client_id == sa.bindparam("key_client_id"),
+    _c.customer_number == sa.bindparam("key_number"),
+)
+
+
+def key_params(customer: Customer) -> dict[str, Any]:
+    return {"key_client_id": customer.client_id, "key_number": customer.customer_number}
+
+
 @lru_cache(maxsize=512)
 def _update_of(columns: frozenset[str]) -> Any:
     """The UPDATE of ``columns``, built once per set of columns a write changes."""
     values: dict[str, Any] = {name: sa.bindparam(f"new_{name}") for name in sorted(columns)}
-    where = and_(
-        _c.client_id == sa.bindparam("key_client_id"),
-        _c.customer_number == sa.bindparam("key_number"),
-    )
-    return sa.update(customers).where(where).values(values).returning(*_COLUMNS)
+    return sa.update(customers).where(WHERE_KEY).values(values).returning(*_COLUMNS)
 
 
 # Every plain column, named in each PostgreSQL UPDATE whatever changed: PostgreSQL writes a
@@ -168,8 +175,7 @@ def _written(store: Store, fields: Collection[str]) -> set[str]:
 async def update(store: Store, customer: Customer, fields: Collection[str]) -> Customer:
     """Write ``fields`` of ``customer`` with its new version and update time."""
     values = _row(store, customer, _written(store, fields))
-    params = {f"new_{name}": value for name, value in values.items()}
-    params |= {"key_client_id": customer.client_id, "key_number": customer.customer_number}
+    params = {f"new_{name}": value for name, value in values.items()} | key_params(customer)
     updated = await _one(store, _update_of(frozenset(values)), params)
     assert updated is not None, "update() is only called on a locked, existing customer"
     return updated
@@ -217,10 +223,15 @@ _COUNTED = select(func.coalesce(func.sum(customer_counts.c.customers), 0)).where
 )
 
 
+async def count(store: Store, client_id: int) -> int:
+    """How many customers the client has, from the counts the triggers keep (migration 0004):
+    counting every index entry of a client grows with the client."""
+    return int((await store.conn.execute(_COUNTED, {"client_id": client_id})).scalar_one())
+
+
 async def _total(store: Store, client_id: int, query: SearchQuery, where: Any) -> int:
-    if _listing_all(client_id, query):  # counting every index entry grows with the client
-        counted = await store.conn.execute(_COUNTED, {"client_id": client_id})
-        return int(counted.scalar_one())
+    if _listing_all(client_id, query):
+        return await count(store, client_id)
     return int((await store.conn.execute(select(func.count()).where(where))).scalar_one())
 
 

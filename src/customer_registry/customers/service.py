@@ -203,7 +203,7 @@ def export(store: Store, client_id: int, *, batch: int = 1000) -> AsyncIterator[
 
 
 async def count(store: Store, client_id: int) -> int:
-    return await bulk_repository.count(store, client_id)
+    return await repository.count(store, client_id)
 
 
 async def search(store: Store, client_id: int, query: SearchQuery) -> SearchResult:

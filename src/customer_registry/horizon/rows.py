@@ -36,26 +36,18 @@ def customer_number(data: object) -> object:
 
 def to_row(customer: Customer) -> dict[str, Any]:
     """The PUT body that writes the customer's Horizon fields, with its number."""
-    address = {
-        "addressLine": schemas._address_line(customer),
-        "addressLine2": customer.care_of,
-        "addressLine3": customer.address_line3,
-        "postalCode": customer.postal_code,
-        "postalPlace": customer.postal_place,
-        "countryCode": customer.country_code,
-    }
     members = {
         "customerNumber": customer.customer_number,
         "type": customer.type,
-        "person": schemas._compact(
+        "person": schemas.compact(
             {"ssn": customer.ssn, "firstName": customer.first_name, "lastName": customer.last_name}
         ),
-        "company": schemas._compact(
+        "company": schemas.compact(
             {"name": customer.company_name, "organizationNumber": customer.organization_number}
         ),
         "phoneNumber": customer.phone_number,
         "email": customer.email,
-        "address": schemas._compact(address),
+        "address": schemas.address(customer),
         "existingCustomer": customer.existing_customer,
         "individualRiskScore": customer.individual_risk_score,
     }

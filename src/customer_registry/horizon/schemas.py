@@ -158,7 +158,8 @@ def to_customer(body: CustomerIn, client_id: int, customer_number: str) -> Custo
     return CustomerWrite(customer, HORIZON_FIELDS)
 
 
-def _compact(members: dict[str, Any]) -> dict[str, Any] | None:
+def compact(members: dict[str, Any]) -> dict[str, Any] | None:
+    """The members that are set; None when none is."""
     present = {key: value for key, value in members.items() if value is not None}
     return present or None
 
@@ -180,28 +181,34 @@ def links(base_url: str, client_id: int, customer_number: str) -> list[dict[str,
     ]
 
 
+def address(customer: Customer) -> dict[str, Any] | None:
+    """The ``address`` member, as the representation shows it and a PUT writes it."""
+    return compact(
+        {
+            "addressLine": _address_line(customer),
+            "addressLine2": customer.care_of,
+            "addressLine3": customer.address_line3,
+            "postalCode": customer.postal_code,
+            "postalPlace": customer.postal_place,
+            "countryCode": customer.country_code,
+        }
+    )
+
+
 def from_customer(customer: Customer, base_url: str) -> dict[str, Any]:
     """The Horizon representation (spec A.4.2): documented order, absent members omitted."""
-    address = {
-        "addressLine": _address_line(customer),
-        "addressLine2": customer.care_of,
-        "addressLine3": customer.address_line3,
-        "postalCode": customer.postal_code,
-        "postalPlace": customer.postal_place,
-        "countryCode": customer.country_code,
-    }
     members = {
         "_links": links(base_url, customer.client_id, customer.customer_number),
         "customerNumber": customer.customer_number,
         "type": customer.type,
-        "person": _compact({"firstName": customer.first_name, "lastName": customer.last_name}),
-        "company": _compact(
+        "person": compact({"firstName": customer.first_name, "lastName": customer.last_name}),
+        "company": compact(
             {"name": customer.company_name, "organizationNumber": customer.organization_number}
         ),
         "phoneNumber": customer.phone_number,
         "email": customer.email,
         "paymentMeans": {"paymentId": customer.payment_id},
-        "address": _compact(address),
+        "address": address(customer),
     }
     return {key: value for key, value in members.items() if value is not None}
 
