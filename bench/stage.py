@@ -13,7 +13,6 @@ from bench.scenarios import Client, Context
 from bench.seed import CustomerFactory, Sample
 from bench.servers import Server, free_port
 
-ROOT = Path(__file__).parents[1]
 NODELAY_SHIM = Path(__file__).with_name("nodelay")
 AS_SHIPPED = " (as shipped)"
 
@@ -40,14 +39,9 @@ def hello(args: argparse.Namespace, url: str, work: Path, *, shim: bool) -> dict
     command = [
         sys.executable,
         "-m",
-        "uvicorn",
-        "bench.hello_app:app",
-        "--app-dir",
-        str(ROOT),
+        "bench.hello_app",
         "--workers",
         str(args.workers),
-        "--log-level",
-        "warning",
         "--port",
     ]
     name = "hello world" + ("" if shim else AS_SHIPPED)

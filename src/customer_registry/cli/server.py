@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
-import uvicorn
 from alembic import command
 
 from customer_registry import logs, migrations
+from customer_registry.cli import listeners
 from customer_registry.cli.app import app, console, prepare_database, safe_url, settings
 
 LogFormat = Literal["json", "console"]
@@ -60,7 +60,7 @@ def serve(
     console.print("  Credential: customer-registry credentials create --client-id 1234")
     created = _metrics_directory(workers)
     try:
-        uvicorn.run(
+        listeners.run(
             "customer_registry.app:create_app",
             factory=True,
             host=host,
