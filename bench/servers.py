@@ -122,12 +122,28 @@ class Server:
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
                 raise RuntimeError(f"{self.name} exited; see {self.log}:\n{self.log.read_text()}")
-            try:
-                with urllib.request.urlopen(self.base_url + path, timeout=2):
-                    return
-            except (urllib.error.URLError, ConnectionError):
-                time.sleep(0.2)
+            if self._answers(path) and self._listening() >= len(self.workers()):
+                return
+            time.sleep(0.2)
         raise RuntimeError(f"{self.name} not ready after {timeout} s; see {self.log}")
+
+    def _answers(self, path: str) -> bool:
+        try:
+            with urllib.request.urlopen(self.base_url + path, timeout=2):
+                return True
+        except (urllib.error.URLError, ConnectionError):
+            return False
+
+    def _listening(self) -> int:
+        """How many processes listen on the port: a worker still starting takes no
+        connections, and every connection wrk opens meanwhile would go to the others."""
+        listing = subprocess.run(
+            ["ss", "-tlnpH", f"( sport = :{self.port} )"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        return len(set(re.findall(r"pid=(\d+)", listing)))
 
     def workers(self) -> list[int]:
         if self.process is None:
