@@ -237,6 +237,40 @@ async def test_a_database_error_rejects_only_its_row(
     assert (await horizon.get(customer_url(client_id, "h2"))).status_code == 200
 
 
+async def test_an_import_shared_by_two_processes_reports_every_row_in_file_order(
+    env: dict[str, str], horizon: httpx.AsyncClient, client_id: int, tmp_path: Path
+) -> None:
+    numbers = [f"h{n}" for n in range(1, 9)]  # enough customers for both processes' shares
+    rows = [horizon_row(n) for n in numbers]
+    bad_country = horizon_row("h9", address={**person()["address"], "countryCode": "XX"})
+    rows[3:3] = ["{not json", horizon_row("h1", email="new@mail.com"), bad_country]
+    path = write_rows(tmp_path / "rows.jsonl", rows)
+
+    result, report = await import_file(env, path, client_id, "--dialect", "horizon", "--jobs", "2")
+
+    assert result.exit_code == 1, result.output
+    assert [(r["line"], r["customerNumber"], r["outcome"]) for r in report] == [
+        (1, "h1", "created"), (2, "h2", "created"), (3, "h3", "created"),
+        (4, None, "rejected"), (5, "h1", "updated"), (6, "h9", "rejected"),
+        *((line, n, "created") for line, n in enumerate(numbers[3:], 7)),
+    ]  # fmt: skip
+    assert "8 created, 1 updated, 0 unchanged, 2 rejected" in result.output
+    assert (await horizon.get(customer_url(client_id, "h1"))).json()["email"] == "new@mail.com"
+    assert list(tmp_path.glob("*.partial")) == []
+
+
+async def test_a_shared_import_of_a_contradictory_csv_header_exits_with_2(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    header = tmp_path / "bad.csv"
+    header.write_text("customerNumber,address,address.street\n")
+
+    result = await run_cli(env, "import", str(header), "--client-id", "1", "--jobs", "2")
+
+    assert result.exit_code == 2
+    assert "inside another column" in result.output
+
+
 async def test_usage_errors_exit_with_2(env: dict[str, str], tmp_path: Path) -> None:
     path = write_rows(tmp_path / "rows.jsonl", [horizon_row("h1")])
     header = tmp_path / "bad.csv"

@@ -44,7 +44,9 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
     log_format: Annotated[
         LogFormat | None,
-        typer.Option(help="Log lines as JSON or for people [default: JSON unless a terminal]."),
+        typer.Option(
+            help="Log lines as JSON or for people.", show_default="JSON unless a terminal"
+        ),
     ] = None,
 ) -> None:
     """Start the API server (migrating the database first unless told not to)."""
