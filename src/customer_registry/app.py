@@ -1,6 +1,7 @@
 """The ASGI application: settings, engine, routers and error rendering."""
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -125,6 +126,19 @@ def _install_error_handlers(app: FastAPI) -> None:
         response = render(request, AppError("the request could not be processed; retry later"))
         echo_request_id(request, response)
         return response
+
+
+def create_served_app() -> FastAPI:
+    """The app as ``serve`` runs it in each worker process.
+
+    Everything loaded so far (modules, models, routes, table metadata: about 140,000 objects)
+    lives as long as the process, yet every full pass of the cyclic garbage collector walked
+    it: 65 ms each, a dozen times per 20 s under load, every request in flight waiting
+    behind it. Frozen, those objects are out of the collector's reach.
+    """
+    app = create_app()
+    gc.freeze()
+    return app
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

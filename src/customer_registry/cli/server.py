@@ -63,7 +63,7 @@ def serve(
     created = _metrics_directory(workers)
     try:
         listeners.run(
-            "customer_registry.app:create_app",
+            "customer_registry.app:create_served_app",
             factory=True,
             host=host,
             port=port,
