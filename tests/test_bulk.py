@@ -241,7 +241,7 @@ async def test_an_import_shared_by_two_processes_reports_every_row_in_file_order
     env: dict[str, str], horizon: httpx.AsyncClient, client_id: int, tmp_path: Path
 ) -> None:
     numbers = [f"h{n}" for n in range(1, 9)]  # enough customers for both processes' shares
-    rows = [horizon_row(n) for n in numbers]
+    rows: list[Any] = [horizon_row(n) for n in numbers]
     bad_country = horizon_row("h9", address={**person()["address"], "countryCode": "XX"})
     rows[3:3] = ["{not json", horizon_row("h1", email="new@mail.com"), bad_country]
     path = write_rows(tmp_path / "rows.jsonl", rows)

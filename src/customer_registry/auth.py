@@ -20,11 +20,21 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from customer_registry.config import Settings
-from customer_registry.coverage import COVERAGE_COLUMNS, CREDENTIAL, WHERE_CREDENTIAL, Claim
+from customer_registry.coverage import (
+    COVERAGE_COLUMNS,
+    CREDENTIAL,
+    KEY_CLIENTS,
+    KEY_COLUMNS,
+    WHERE_CREDENTIAL,
+    WHERE_SUBSCRIPTION_KEY,
+    Claim,
+    key_holder,
+    key_params,
+)
 from customer_registry.credentials import digest
 from customer_registry.customers.model import Audit
-from customer_registry.db import Connection, credential_clients, credentials, signing_keys
-from customer_registry.errors import Forbidden, GatewayError, NotAuthenticated
+from customer_registry.db import Connection, credentials, signing_keys
+from customer_registry.errors import NotAuthenticated
 from customer_registry.external_tokens import ExternalIssuer
 
 TOKEN_SCOPE = "customer:read customer:write"
@@ -200,40 +210,14 @@ subscription_key_scheme = APIKeyHeader(
     description="The subscriptionKey printed by `customer-registry credentials create`.",
     auto_error=False,
 )
-_MISSING_KEY = (
-    "Access denied due to missing subscription key. "
-    "Make sure to include subscription key when making requests to an API."
-)
-_INVALID_KEY = (
-    "Access denied due to invalid subscription key. "
-    "Make sure to provide a valid key for an active subscription."
-)
+SubscriptionKey = Annotated[str | None, Depends(subscription_key_scheme)]
+_KEY_COVERAGE = select(*KEY_COLUMNS).select_from(KEY_CLIENTS).where(WHERE_SUBSCRIPTION_KEY)
 
 
-async def subscription_client(
-    conn: Connection, key: Annotated[str | None, Depends(subscription_key_scheme)]
-) -> Principal:
+async def subscription_client(conn: Connection, key: SubscriptionKey) -> Principal:
     """The one client an unrevoked subscription key covers."""
-    if not key:
-        raise GatewayError(_MISSING_KEY)
-    stmt = (
-        select(credential_clients.c.client_id, credentials.c.id)
-        .join(credentials, credential_clients.c.credential_id == credentials.c.id)
-        .where(credentials.c.subscription_key_hash == digest(key))
-        .where(credentials.c.revoked_at.is_(None))
-    )
-    rows = (await conn.execute(stmt)).all()
-    client_ids = sorted(row.client_id for row in rows)
-    if not client_ids:
-        raise GatewayError(_INVALID_KEY)
-    if len(client_ids) > 1:
-        listed = ", ".join(map(str, client_ids))
-        raise Forbidden(
-            f"this subscription key covers clients {listed}, but a Subscriptions request "
-            "names no client: use the key of a credential created for exactly one client "
-            "(customer-registry credentials create --client-id N)"
-        )
-    return Principal(int(client_ids[0]), str(rows[0].id))
+    holder = key_holder((await conn.execute(_KEY_COVERAGE, key_params(key))).all())
+    return Principal(holder.client_id, holder.credential_id)
 
 
 SubscriptionPrincipal = Annotated[Principal, Depends(subscription_client)]

@@ -49,10 +49,23 @@ async def test_revoked_key_is_the_gateways_401(
 
 async def test_key_for_several_clients_is_refused(client: httpx.AsyncClient, app: FastAPI) -> None:
     issued = await create_credential(app, new_client_id(), new_client_id())
-    response = await keyed(client, issued).post(CUSTOMERS, json=seed_post())
+    for response in (
+        await keyed(client, issued).post(CUSTOMERS, json=seed_post()),
+        await keyed(client, issued).get(f"{CUSTOMERS}/c1"),
+    ):
+        assert response.status_code == 403
+        assert "exactly one client" in response.json()["message"]
 
-    assert response.status_code == 403
-    assert "exactly one client" in response.json()["message"]
+
+async def test_a_refused_key_comes_before_a_refused_customer_number(
+    client: httpx.AsyncClient,
+) -> None:
+    number = "n" * 101  # over the 100 characters a customer number may have
+    missing = await client.get(f"{CUSTOMERS}/{number}")
+    unknown = await client.get(f"{CUSTOMERS}/{number}", headers={"X-Subscription-Key": "nope"})
+
+    assert (missing.status_code, missing.json()) == (401, MISSING)
+    assert (unknown.status_code, unknown.json()) == (401, INVALID)
 
 
 async def test_key_of_one_client_never_reads_or_writes_another_clients_customers(

@@ -18,8 +18,13 @@ from customer_registry.coverage import (
     COVERAGE_COLUMNS,
     COVERED_CLIENT,
     CREDENTIAL,
+    KEY_CLIENTS,
+    KEY_COLUMNS,
     WHERE_CREDENTIAL,
+    WHERE_SUBSCRIPTION_KEY,
     Claim,
+    KeyHolder,
+    key_holder,
 )
 from customer_registry.customers import rules
 from customer_registry.customers.model import (
@@ -86,18 +91,18 @@ _BY_NUMBER = select(*_COLUMNS).where(
     _c.customer_number == sa.bindparam("customer_number"),
 )
 _LOCK_BY_NUMBER = _BY_NUMBER.with_for_update()
+_OF_COVERED_CLIENT = and_(
+    _c.client_id == COVERED_CLIENT, _c.customer_number == sa.bindparam("customer_number")
+)
 _COVERED_BY_NUMBER = (
     select(*COVERAGE_COLUMNS, *_COLUMNS)
-    .select_from(
-        CREDENTIAL.outerjoin(
-            customers,
-            and_(
-                _c.client_id == COVERED_CLIENT,
-                _c.customer_number == sa.bindparam("customer_number"),
-            ),
-        )
-    )
+    .select_from(CREDENTIAL.outerjoin(customers, _OF_COVERED_CLIENT))
     .where(WHERE_CREDENTIAL)
+)
+_KEYED_BY_NUMBER = (
+    select(*KEY_COLUMNS, *_COLUMNS)
+    .select_from(KEY_CLIENTS.outerjoin(customers, _OF_COVERED_CLIENT))
+    .where(WHERE_SUBSCRIPTION_KEY)
 )
 _INSERT_NEW = {
     name: dialect.insert(customers).on_conflict_do_nothing().returning(*_COLUMNS)
@@ -116,11 +121,6 @@ async def lock(store: Store, client_id: int, customer_number: str) -> Customer |
     return await _one(store, _LOCK_BY_NUMBER, params)
 
 
-async def get(store: Store, client_id: int, customer_number: str) -> Customer | None:
-    params = {"client_id": client_id, "customer_number": customer_number}
-    return await _one(store, _BY_NUMBER, params)
-
-
 async def get_covered(
     store: Store, claim: Claim, customer_number: str | None
 ) -> tuple[Row[Any] | None, Customer | None]:
@@ -131,6 +131,18 @@ async def get_covered(
     if row is None or row.customer_number is None:
         return row, None
     return row, _customer(store, row)
+
+
+async def get_keyed(
+    store: Store, key: dict[str, Any], customer_number: str | None
+) -> tuple[KeyHolder, Customer | None]:
+    """The client a subscription key covers (``key``: its parameters) and that client's
+    customer (None as the number: the client alone)."""
+    params = {**key, "customer_number": customer_number}
+    rows = (await store.conn.execute(_KEYED_BY_NUMBER, params)).all()
+    holder = key_holder(rows)
+    found = rows[0]
+    return holder, None if found.customer_number is None else _customer(store, found)
 
 
 async def insert_new(store: Store, customer: Customer) -> Customer | None:

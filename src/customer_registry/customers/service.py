@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from customer_registry.coverage import Claim
+from customer_registry.coverage import Claim, KeyHolder, key_params
 from customer_registry.customers import (
     bulk_repository,
     changes,
@@ -176,19 +176,20 @@ def _kind(plan: tuple[Customer, HistoryEntry] | None) -> WriteOutcome:
     return "created" if plan[0].version == 1 else "updated"
 
 
-async def get(store: Store, client_id: int, customer_number: str) -> Customer:
-    customer = await repository.get(store, client_id, customer_number)
-    if customer is None:
-        raise CustomerNotFound(client_id, customer_number)
-    return customer
-
-
 async def read_as(store: Store, claim: Claim, customer_number: str | None) -> Customer | None:
     """The customer (None: not stored, or no number to look up), once the claim's coverage,
     read in the same round trip, holds."""
     coverage, customer = await repository.get_covered(store, claim, customer_number)
     claim.require(coverage)
     return customer
+
+
+async def read_by_key(
+    store: Store, key: str | None, customer_number: str | None
+) -> tuple[KeyHolder, Customer | None]:
+    """The client a subscription key covers and its customer (None: not stored, or no number
+    to look up), read in one round trip."""
+    return await repository.get_keyed(store, key_params(key), customer_number)
 
 
 def found(customer: Customer | None, client_id: int, customer_number: str) -> Customer:

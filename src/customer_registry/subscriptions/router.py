@@ -2,12 +2,15 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import TypeAdapter, ValidationError
 
-from customer_registry.auth import SubscriptionPrincipal
+from customer_registry.auth import SubscriptionKey, SubscriptionPrincipal
 from customer_registry.conditional import etag, not_modified, unchanged, write_condition
+from customer_registry.coverage import KeyHolder
 from customer_registry.customers import service
+from customer_registry.customers.model import Customer
 from customer_registry.customers.rules import CleanText
 from customer_registry.db import CustomerStore
 from customer_registry.errors import JsonBody
@@ -25,6 +28,7 @@ CustomerNumber = Annotated[
     CleanText,
     Path(alias="customerNumber", min_length=1, max_length=100, examples=["c1631704458"]),
 ]
+_VALID_NUMBER = TypeAdapter(CustomerNumber)
 
 
 def _answer(body: dict[str, Any], version: int) -> JSONResponse:
@@ -68,15 +72,31 @@ async def update_customer(
     return _answer(schemas.sign_up(customer), customer.version)
 
 
+async def _keyed_customer(
+    request: Request, store: CustomerStore, key: SubscriptionKey
+) -> tuple[KeyHolder, Customer | None]:
+    """The key's client and the path's customer, read in the statement that checks the key.
+
+    A dependency, so that a refused key comes before the path's own validation, as on every
+    route; a number that validation will refuse is not looked up.
+    """
+    number = request.path_params["customerNumber"]
+    try:
+        _VALID_NUMBER.validate_python(number)
+    except ValidationError:
+        return await service.read_by_key(store, key, None)
+    return await service.read_by_key(store, key, number)
+
+
 @router.get("/{customerNumber}", responses=responses.GET_RESPONSES)
 async def get_customer(
-    store: CustomerStore,
-    caller: SubscriptionPrincipal,
+    keyed: Annotated[tuple[KeyHolder, Customer | None], Depends(_keyed_customer)],
     customer_number: CustomerNumber,
     if_none_match: Annotated[str | None, Header(description="304 if unchanged")] = None,
 ) -> Response:
     """Get the customer with the given (merchant's) customer number."""
-    customer = await service.get(store, caller.client_id, customer_number)
+    holder, stored = keyed
+    customer = service.found(stored, holder.client_id, customer_number)
     if not_modified(if_none_match, customer.version):
         return unchanged(customer.version)
     return _answer(schemas.from_customer(customer), customer.version)
