@@ -72,7 +72,7 @@ def run(settings: Settings, job: Job, jobs: int, advance: Advance) -> Counter[st
     if jobs == 1:
         with _few_collections():
             return asyncio.run(_import(settings, job, advance))
-    return _shared(job, jobs, advance)
+    return _shared(settings, job, jobs, advance)
 
 
 def _report_line(row: Row, outcome: Outcome) -> str:
@@ -137,24 +137,24 @@ def _remember(offsets: Any) -> None:
     _offsets = offsets
 
 
-def _share(job: Job) -> Counter[str]:
-    """One process's share (it reads its settings from the environment, as the CLI does)."""
+def _share(settings: Settings, job: Job) -> Counter[str]:
+    """One process's share of the import."""
 
     def advance(offset: int) -> None:
         _offsets[job.share] = offset
 
     with _few_collections():
-        return asyncio.run(_import(Settings(), job, advance))
+        return asyncio.run(_import(settings, job, advance))
 
 
-def _shared(job: Job, jobs: int, advance: Advance) -> Counter[str]:
+def _shared(settings: Settings, job: Job, jobs: int, advance: Advance) -> Counter[str]:
     shares = [
         dataclasses.replace(job, share=n, shares=jobs, report=_part(job.report, n))
         for n in range(jobs)
     ]
     parts = [share.report for share in shares if share.report]
     try:
-        counts = _run_shares(shares, advance)
+        counts = _run_shares(settings, shares, advance)
         if job.report is not None:
             _merge(parts, job.report)
     finally:
@@ -163,14 +163,14 @@ def _shared(job: Job, jobs: int, advance: Advance) -> Counter[str]:
     return counts
 
 
-def _run_shares(shares: list[Job], advance: Advance) -> Counter[str]:
+def _run_shares(settings: Settings, shares: list[Job], advance: Advance) -> Counter[str]:
     # spawn, not fork: the caller may have threads (a progress bar, a test's event loop).
     context = multiprocessing.get_context("spawn")
     offsets = context.Array(c_longlong, len(shares), lock=False)
     with ProcessPoolExecutor(
         len(shares), context, initializer=_remember, initargs=(offsets,)
     ) as pool:
-        futures = [pool.submit(_share, share) for share in shares]
+        futures = [pool.submit(_share, settings, share) for share in shares]
         done: set[Future[Counter[str]]] = set()
         pending = set(futures)
         while pending and not any(future.exception() for future in done):
