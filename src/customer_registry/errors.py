@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal
 
 from fastapi import Depends
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -251,3 +251,14 @@ async def require_json(request: Request) -> None:
 
 # A handler parameter, placed after authentication so a missing credential is reported first.
 JsonBody = Annotated[None, Depends(require_json)]
+
+
+def valid_or_none(adapter: TypeAdapter[str], value: str) -> str | None:
+    """``value`` if it passes ``adapter``, else None: for a dependency that runs before the
+    route's own validation (so that a 401 or 403 comes first) and must not use a value that
+    validation is about to refuse."""
+    try:
+        adapter.validate_python(value)
+    except ValidationError:
+        return None
+    return value

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import TypeAdapter, ValidationError
+from pydantic import TypeAdapter
 
 from customer_registry.auth import BearerClaim, BearerPrincipal
 from customer_registry.conditional import (
@@ -18,7 +18,7 @@ from customer_registry.customers import service
 from customer_registry.customers.model import Customer, SearchQuery
 from customer_registry.customers.rules import CleanText
 from customer_registry.db import CustomerStore
-from customer_registry.errors import JsonBody, problem_responses
+from customer_registry.errors import JsonBody, problem_responses, valid_or_none
 from customer_registry.horizon import responses, schemas
 from customer_registry.horizon.directory import person_directory
 from customer_registry.idempotency import HorizonIdempotency, IdempotentRoute
@@ -46,11 +46,7 @@ async def _covered_customer(
     A dependency, so that a 401 or 403 comes before the path's own validation, as on every
     route; a number that validation will refuse is not looked up.
     """
-    number = request.path_params["customerNumber"]
-    try:
-        _VALID_NUMBER.validate_python(number)
-    except ValidationError:
-        return await service.read_as(store, caller, None)
+    number = valid_or_none(_VALID_NUMBER, request.path_params["customerNumber"])
     return await service.read_as(store, caller, number)
 
 

@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import TypeAdapter, ValidationError
+from pydantic import TypeAdapter
 
 from customer_registry.auth import SubscriptionKey, SubscriptionPrincipal
 from customer_registry.conditional import etag, not_modified, unchanged, write_condition
@@ -13,7 +13,7 @@ from customer_registry.customers import service
 from customer_registry.customers.model import Customer
 from customer_registry.customers.rules import CleanText
 from customer_registry.db import CustomerStore
-from customer_registry.errors import JsonBody
+from customer_registry.errors import JsonBody, valid_or_none
 from customer_registry.idempotency import IdempotentRoute, SubscriptionsIdempotency
 from customer_registry.subscriptions import responses, schemas
 
@@ -80,11 +80,7 @@ async def _keyed_customer(
     A dependency, so that a refused key comes before the path's own validation, as on every
     route; a number that validation will refuse is not looked up.
     """
-    number = request.path_params["customerNumber"]
-    try:
-        _VALID_NUMBER.validate_python(number)
-    except ValidationError:
-        return await service.read_by_key(store, key, None)
+    number = valid_or_none(_VALID_NUMBER, request.path_params["customerNumber"])
     return await service.read_by_key(store, key, number)
 
 
