@@ -24,7 +24,7 @@ from customer_registry.cli.app import app, console, fail, prepare_database, sett
 from customer_registry.cli.import_jobs import Advance
 from customer_registry.config import Settings
 from customer_registry.customers import service
-from customer_registry.db import Store, create_engine
+from customer_registry.db import Store, create_engine, database_url
 from customer_registry.vault import Vault
 
 ClientId = Annotated[int, typer.Option("--client-id", min=1, max=MAX_CLIENT_ID)]
@@ -68,7 +68,7 @@ def _jobs(requested: int | None, size: int, current: Settings) -> int:
     """
     if requested is not None:
         return requested
-    if current.database_url.startswith("sqlite"):
+    if database_url(current.database_url).get_backend_name() == "sqlite":
         return 1
     return max(1, min(os.cpu_count() or 1, size // _BYTES_PER_JOB))
 

@@ -5,7 +5,7 @@ for the searchable identifiers), and search columns derived from names and phone
 stored beside the values they come from.
 """
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -23,8 +23,6 @@ from customer_registry.coverage import (
     WHERE_CREDENTIAL,
     WHERE_SUBSCRIPTION_KEY,
     Claim,
-    KeyHolder,
-    key_holder,
 )
 from customer_registry.customers import rules
 from customer_registry.customers.model import (
@@ -135,14 +133,15 @@ async def get_covered(
 
 async def get_keyed(
     store: Store, key: dict[str, Any], customer_number: str | None
-) -> tuple[KeyHolder, Customer | None]:
-    """The client a subscription key covers (``key``: its parameters) and that client's
-    customer (None as the number: the client alone)."""
+) -> tuple[Sequence[Row[Any]], Customer | None]:
+    """The clients a subscription key covers (``key``: its parameters, rows of KEY_COLUMNS)
+    and, only if it covers exactly one, that client's customer (None as the number: the
+    clients alone)."""
     params = {**key, "customer_number": customer_number}
     rows = (await store.conn.execute(_KEYED_BY_NUMBER, params)).all()
-    holder = key_holder(rows)
-    found = rows[0]
-    return holder, None if found.customer_number is None else _customer(store, found)
+    if len(rows) != 1 or rows[0].customer_number is None:
+        return rows, None
+    return rows, _customer(store, rows[0])
 
 
 async def insert_new(store: Store, customer: Customer) -> Customer | None:

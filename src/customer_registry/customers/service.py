@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from customer_registry.coverage import Claim, KeyHolder, key_params
+from customer_registry.coverage import Claim, KeyHolder, key_holder, key_params
 from customer_registry.customers import (
     bulk_repository,
     changes,
@@ -189,7 +189,8 @@ async def read_by_key(
 ) -> tuple[KeyHolder, Customer | None]:
     """The client a subscription key covers and its customer (None: not stored, or no number
     to look up), read in one round trip."""
-    return await repository.get_keyed(store, key_params(key), customer_number)
+    coverage, customer = await repository.get_keyed(store, key_params(key), customer_number)
+    return key_holder(coverage), customer
 
 
 def found(customer: Customer | None, client_id: int, customer_number: str) -> Customer:
