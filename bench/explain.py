@@ -1,6 +1,6 @@
 """Server-side time of the search SQL: the statements ``repository.search`` issues, explained.
 
-The statements are captured from the repository itself (a cursor-execute hook), so the plans
+The statements are captured from the repository itself (a recording transaction), so the plans
 are those of the real queries with their real parameters, not of a hand-written copy.
 """
 
@@ -11,17 +11,16 @@ import re
 import statistics
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-
 from bench import compat
 from bench.seed import Sample, customer_number
+from customer_registry.config import Settings
 from customer_registry.customers import repository
 from customer_registry.customers.model import SearchQuery
+from customer_registry.db import open_database
+from customer_registry.db.statements import compiled
 
 REPEATS = 5  # each value is explained this often; the median is kept
 
@@ -53,25 +52,32 @@ class Explained:
         }
 
 
-@contextmanager
-def _captured(engine: AsyncEngine) -> Iterator[list[tuple[str, Any]]]:
-    seen: list[tuple[str, Any]] = []
+class _Recording:
+    """A transaction that notes every statement it runs, with its parameters as bound."""
 
-    def hook(_c: Any, _cur: Any, statement: str, params: Any, _ctx: Any, _many: bool) -> None:
-        seen.append((statement, params))
+    def __init__(self, tx: Any) -> None:
+        self.tx, self.dialect = tx, tx.dialect
+        self.seen: list[tuple[str, Any]] = []
 
-    event.listen(engine.sync_engine, "before_cursor_execute", hook)
-    try:
-        yield seen
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", hook)
+    def _note(self, statement: Any, params: Any) -> None:
+        sql = compiled(statement, self.dialect)
+        bound = sql.positional(params) if self.dialect == "postgresql" else sql.named(params)
+        self.seen.append((sql.text, bound))
+
+    async def fetch(self, statement: Any, params: Any = None) -> Any:
+        self._note(statement, params)
+        return await self.tx.fetch(statement, params)
+
+    async def fetchval(self, statement: Any, params: Any = None) -> Any:
+        self._note(statement, params)
+        return await self.tx.fetchval(statement, params)
 
 
-async def _statements(engine: AsyncEngine, client_id: int, query: SearchQuery) -> list[Any]:
-    async with engine.connect() as conn:
-        with _captured(engine) as seen:
-            await repository.search(compat.store(conn), client_id, query)
-    return seen
+async def _statements(database: Any, client_id: int, query: SearchQuery) -> list[Any]:
+    async with database.reading() as tx:
+        recording = _Recording(tx)
+        await repository.search(compat.store(recording), client_id, query)
+    return recording.seen
 
 
 def _walk(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -91,9 +97,9 @@ def _outline(node: dict[str, Any], depth: int = 0) -> list[str]:
     return lines
 
 
-async def _explain_pg(conn: AsyncConnection, statement: str, params: Any) -> dict[str, Any]:
+async def _explain_pg(conn: Any, statement: str, params: Any) -> dict[str, Any]:
     sql = "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + statement
-    raw = (await conn.exec_driver_sql(sql, params)).scalar_one()
+    raw = await conn.fetchval(sql, *params)
     plan: dict[str, Any] = (json.loads(raw) if isinstance(raw, str) else raw)[0]
     return plan
 
@@ -109,11 +115,11 @@ def _sqlite_node(detail: str) -> dict[str, Any]:
     return node
 
 
-async def _explain_sqlite(conn: AsyncConnection, statement: str, params: Any) -> dict[str, Any]:
+async def _explain_sqlite(conn: Any, statement: str, params: Any) -> dict[str, Any]:
     # SQLite has no EXPLAIN ANALYZE: time the statement itself and show its query plan.
-    rows = (await conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params)).all()
+    rows = conn.execute("EXPLAIN QUERY PLAN " + statement, params).fetchall()
     started = time.perf_counter()
-    (await conn.exec_driver_sql(statement, params)).all()
+    conn.execute(statement, params).fetchall()
     elapsed = (time.perf_counter() - started) * 1e3
     nodes = [_sqlite_node(str(row[-1])) for row in rows]
     return {
@@ -126,20 +132,20 @@ async def _explain_sqlite(conn: AsyncConnection, statement: str, params: Any) ->
 Rewrite = Callable[[str], str]
 
 
-async def _explain_once(engine: AsyncEngine, statements: list[Any]) -> list[dict[str, Any]]:
-    async with engine.connect() as conn:
-        explain_one = _explain_pg if conn.dialect.name == "postgresql" else _explain_sqlite
-        return [await explain_one(conn, statement, params) for statement, params in statements]
+async def _explain_once(database: Any, statements: list[Any]) -> list[dict[str, Any]]:
+    async with database.reading() as tx:
+        explain_one = _explain_pg if tx.dialect == "postgresql" else _explain_sqlite
+        return [await explain_one(tx.conn, statement, params) for statement, params in statements]
 
 
 async def _explain_case(
-    engine: AsyncEngine, case: str, queries: list[tuple[int, SearchQuery]], rewrite: Rewrite
+    database: Any, case: str, queries: list[tuple[int, SearchQuery]], rewrite: Rewrite
 ) -> Explained:
     runs: list[list[dict[str, Any]]] = []
     for client_id, query in queries:
-        statements = await _statements(engine, client_id, query)
+        statements = await _statements(database, client_id, query)
         statements = [(rewrite(statement), params) for statement, params in statements]
-        runs += [await _explain_once(engine, statements) for _ in range(REPEATS)]
+        runs += [await _explain_once(database, statements) for _ in range(REPEATS)]
     planning = [sum(e["Planning Time"] for e in run) for run in runs]
     execution = [sum(e["Execution Time"] for e in run) for run in runs]
     per_statement = zip(
@@ -197,19 +203,19 @@ def _cases(sample: Sample, clients: list[int], per_client: int) -> dict[str, lis
 
 
 async def _explain_all(url: str, sample: Sample, clients: list[int], per_client: int) -> Any:
-    engine = create_async_engine(url)
+    database = open_database(Settings(database_url=url))
     try:
         cases = _cases(sample, clients, per_client)
         found = [
-            await _explain_case(engine, case, queries, _unchanged)
+            await _explain_case(database, case, queries, _unchanged)
             for case, queries in cases.items()
         ]
         for case in ("page 1", "page 100"):
             what_if = f"{case}, what-if: ORDER BY without NULLS LAST"
-            found.append(await _explain_case(engine, what_if, cases[case], _without_nulls_last))
+            found.append(await _explain_case(database, what_if, cases[case], _without_nulls_last))
         return found
     finally:
-        await engine.dispose()
+        await database.close()
 
 
 def explain(url: str, sample: Sample, clients: list[int], per_client: int) -> list[Explained]:

@@ -103,7 +103,7 @@ def settings(database_url: str, key_file: Path) -> Settings:
 async def app(settings: Settings) -> AsyncIterator[FastAPI]:
     application = create_app(settings)
     yield application
-    await application.state.engine.dispose()
+    await application.state.database.close()
 
 
 @pytest.fixture
@@ -123,7 +123,7 @@ def client_id() -> int:
 
 
 async def create_credential(app: FastAPI, *client_ids: int) -> credentials.IssuedCredential:
-    async with app.state.engine.begin() as conn:
+    async with app.state.database.transaction() as conn:
         return await credentials.create_credential(conn, client_ids, "test")
 
 

@@ -13,10 +13,10 @@ from tests.horizon.conftest import customer_url, person
 
 
 async def _signing_key(app: FastAPI) -> tuple[str, str]:
-    async with app.state.engine.connect() as conn:
-        row = (await conn.execute(select(signing_keys.c.kid, signing_keys.c.secret))).first()
+    async with app.state.database.reading() as conn:
+        row = await conn.fetchrow(select(signing_keys.c.kid, signing_keys.c.secret))
     assert row is not None
-    return row.kid, row.secret
+    return row["kid"], row["secret"]
 
 
 @pytest.mark.parametrize(
@@ -132,7 +132,7 @@ async def test_revoked_credentials_tokens_stop_working(
     client_id: int,
 ) -> None:
     assert (await horizon.get(customer_url(client_id, "c1"))).status_code == 404
-    async with app.state.engine.begin() as conn:
+    async with app.state.database.transaction() as conn:
         assert await credentials.revoke_credential(conn, credential.oauth_client_id)
 
     response = await horizon.get(customer_url(client_id, "c1"))

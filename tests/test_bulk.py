@@ -199,8 +199,8 @@ async def test_registry_rows_bring_their_identifiers_to_new_customers_only(
 @pytest.fixture
 async def poisoned(app: FastAPI, client_id: int) -> AsyncIterator[str]:
     """A customer number the database itself refuses to insert for this test's client."""
-    async with app.state.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
+    async with app.state.database.transaction() as conn:
+        if conn.dialect == "postgresql":
             await conn.execute(text(
                 "CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS "
                 "$$ BEGIN RAISE EXCEPTION 'poison'; END $$"
@@ -213,11 +213,11 @@ async def poisoned(app: FastAPI, client_id: int) -> AsyncIterator[str]:
             f"(NEW.client_id = {client_id} AND NEW.customer_number = 'poison') {body}"
         ))  # fmt: skip
     yield "poison"
-    async with app.state.engine.begin() as conn:
+    async with app.state.database.transaction() as conn:
         await conn.execute(text("DROP TRIGGER poison" + (
-            " ON customers" if conn.dialect.name == "postgresql" else ""
+            " ON customers" if conn.dialect == "postgresql" else ""
         )))  # fmt: skip
-        if conn.dialect.name == "postgresql":
+        if conn.dialect == "postgresql":
             await conn.execute(text("DROP FUNCTION refuse_poison()"))
 
 

@@ -57,7 +57,7 @@ async def answers(
 async def empty_app(empty_database: str, key_file: Path) -> AsyncIterator[FastAPI]:
     application = create_app(Settings(database_url=empty_database, key_file=key_file))
     yield application
-    await application.state.engine.dispose()
+    await application.state.database.close()
 
 
 async def test_registry_export_imported_into_an_empty_database_answers_the_same(

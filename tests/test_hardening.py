@@ -5,10 +5,11 @@ import json
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import create_async_engine
 
+from customer_registry.config import Settings
+from customer_registry.db import open_database
 from tests.conftest import DATA
-from tests.horizon.conftest import customer_url
+from tests.horizon.conftest import customer_url, person
 from tests.subscriptions.conftest import CUSTOMERS
 
 SEED = (DATA / "horizon_put_request.json").read_bytes()
@@ -94,17 +95,17 @@ async def test_missing_subscription_key_is_reported_before_the_media_type(
 
 
 async def test_a_request_that_finds_every_connection_busy_is_a_503(
-    horizon: httpx.AsyncClient, client_id: int, app: FastAPI, database_url: str
+    horizon: httpx.AsyncClient, client_id: int, app: FastAPI, settings: Settings
 ) -> None:
-    # The same kind of pool the service builds, waiting 0.2 s instead of 30 for a connection.
-    busy = create_async_engine(database_url, pool_size=1, max_overflow=0, pool_timeout=0.2)
-    service_engine, app.state.engine = app.state.engine, busy
+    # The same kind of database the service opens, waiting 0.2 s instead of 30 for its turn.
+    busy = open_database(settings.model_copy(update={"db_pool_size": 1}), acquire_timeout=0.2)
+    service_database, app.state.database = app.state.database, busy
     try:
-        async with busy.connect():  # holds the pool's only connection
-            response = await horizon.get(customer_url(client_id, "c1"))
+        async with busy.transaction():  # holds the only connection (SQLite: the writer's turn)
+            response = await horizon.put(customer_url(client_id, "c1"), json=person())
     finally:
-        app.state.engine = service_engine
-        await busy.dispose()
+        app.state.database = service_database
+        await busy.close()
 
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "1"

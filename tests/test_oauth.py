@@ -72,7 +72,7 @@ async def test_token_from_one_app_works_in_another_over_the_same_database(
             f"/customer/v1/clients/{client_id}/customers/nobody",
             headers={"Authorization": f"Bearer {token}"},
         )
-    await restarted.state.engine.dispose()
+    await restarted.state.database.close()
 
     assert response.status_code == 404
 
@@ -90,7 +90,7 @@ async def test_wrong_client_credentials_are_invalid_client(
 async def test_revoked_credential_gets_no_token(
     client: httpx.AsyncClient, credential: credentials.IssuedCredential, app: FastAPI
 ) -> None:
-    async with app.state.engine.begin() as conn:
+    async with app.state.database.transaction() as conn:
         await credentials.revoke_credential(conn, credential.oauth_client_id)
 
     response = await client.post("/oauth/token", data=form(credential))

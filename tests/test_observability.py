@@ -88,7 +88,7 @@ async def app_for(tmp_path: Path) -> AsyncIterator[AppFor]:
 
     yield build
     for app in apps:
-        await app.state.engine.dispose()
+        await app.state.database.close()
 
 
 async def test_request_id_from_the_client_is_echoed(client: httpx.AsyncClient) -> None:

@@ -55,8 +55,8 @@ async def test_key_rotation_re_encrypts_everything_while_the_service_runs(
 
     assert result.exit_code == 0, result.output
     current = json.loads(key_file.read_text())["current"]
-    async with app.state.engine.connect() as conn:
-        stored = (await conn.execute(text("SELECT ssn FROM customers"))).scalars().all()
+    async with app.state.database.reading() as conn:
+        stored = [row[0] for row in await conn.fetch(text("SELECT ssn FROM customers"))]
     assert all(value.startswith(f"{current}.") for value in stored if value)
     found = await horizon.post(
         f"/customer/v1/clients/{client_id}/customers/search",

@@ -28,7 +28,7 @@ SECRETS = [b"02016126007", b"700XXX651", b"12345678L", b"1984-11-11", b"99887766
 
 async def _dump(app: FastAPI, database_url: str) -> bytes:
     if database_url.startswith("sqlite"):
-        async with app.state.engine.connect() as conn:
+        async with app.state.database.reading() as conn:
             await conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
         path = Path(make_url(database_url).database or "")
         return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))

@@ -1,6 +1,5 @@
 """The ASGI application: settings, engine, routers and error rendering."""
 
-import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,13 +9,12 @@ import structlog
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from customer_registry import health, logs, metrics, oauth, openapi
 from customer_registry.body_limit import BodySizeLimit
 from customer_registry.config import Settings
-from customer_registry.db import create_engine
+from customer_registry.db import open_database
 from customer_registry.errors import (
     AppError,
     CustomerInformationMissing,
@@ -25,7 +23,6 @@ from customer_registry.errors import (
     NotFound,
     PayloadTooLarge,
     RequestInvalid,
-    ServiceBusy,
     render,
 )
 from customer_registry.external_tokens import ExternalIssuer
@@ -115,10 +112,6 @@ def _install_error_handlers(app: FastAPI) -> None:
             response.headers["Allow"] = _allowed_methods(request)
         return response
 
-    @app.exception_handler(PoolTimeout)
-    async def on_pool_exhausted(request: Request, exc: PoolTimeout) -> Response:
-        return render(request, ServiceBusy("every database connection stayed busy; retry later"))
-
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         # No path (customer numbers) and no message (values): logs.safe_exception renders it.
@@ -144,12 +137,12 @@ def create_served_app() -> FastAPI:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     logs.configure(settings)
-    engine = create_engine(settings)
+    database = open_database(settings)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
-        await engine.dispose()
+        await database.close()
 
     app = FastAPI(
         title="Customer Registry",
@@ -158,13 +151,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generate_unique_id_function=openapi.operation_id,
         lifespan=lifespan,
     )
-    app.state.metrics = metrics.Metrics(engine)
+    app.state.metrics = metrics.Metrics(database)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     # Outermost: a refused body, too, gets a request id, an access line and a count.
     app.add_middleware(RequestObservability, metrics=app.state.metrics)
     app.state.settings = settings
-    app.state.engine = engine
-    app.state.sqlite_writer_turn = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+    app.state.database = database
     app.state.vault = Vault.open(settings.key_file)
     app.state.signing_keys = {}
     app.state.external_issuer = (

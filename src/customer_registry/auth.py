@@ -16,8 +16,7 @@ import jwt
 from fastapi import Depends, Path, Request
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.security import APIKeyHeader, OAuth2
-from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import bindparam, insert, select
 
 from customer_registry.config import Settings
 from customer_registry.coverage import (
@@ -33,7 +32,8 @@ from customer_registry.coverage import (
 )
 from customer_registry.credentials import digest
 from customer_registry.customers.model import Audit
-from customer_registry.db import Connection, credentials, signing_keys
+from customer_registry.db import Sql, Tx, credentials, signing_keys
+from customer_registry.db.request import CustomerStore
 from customer_registry.errors import NotAuthenticated
 from customer_registry.external_tokens import ExternalIssuer
 
@@ -42,33 +42,48 @@ _ALGORITHM = "HS256"
 MAX_CLIENT_ID = 2**63 - 1
 
 
+_CLIENT_SECRET = Sql(
+    select(credentials.c.id, credentials.c.oauth_secret_hash).where(
+        credentials.c.oauth_client_id == bindparam("oauth_client_id"),
+        credentials.c.revoked_at.is_(None),
+    )
+)
+
+
 async def authenticate_client(
-    conn: AsyncConnection, oauth_client_id: str, oauth_client_secret: str
+    conn: Tx, oauth_client_id: str, oauth_client_secret: str
 ) -> str | None:
     """The credential id for a valid, unrevoked OAuth client id and secret."""
-    stmt = select(credentials.c.id, credentials.c.oauth_secret_hash).where(
-        credentials.c.oauth_client_id == oauth_client_id, credentials.c.revoked_at.is_(None)
-    )
-    row = (await conn.execute(stmt)).one_or_none()
-    if row is None or not hmac.compare_digest(row.oauth_secret_hash, digest(oauth_client_secret)):
+    row = await conn.fetchrow(_CLIENT_SECRET, {"oauth_client_id": oauth_client_id})
+    if row is None or not hmac.compare_digest(
+        row["oauth_secret_hash"], digest(oauth_client_secret)
+    ):
         return None
-    return str(row.id)
+    return str(row["id"])
 
 
-async def _current_signing_key(conn: AsyncConnection) -> tuple[str, str]:
-    stmt = select(signing_keys.c.kid, signing_keys.c.secret).order_by(
-        signing_keys.c.created_at.desc()
-    )
-    row = (await conn.execute(stmt.limit(1))).one_or_none()
+_NEWEST_SIGNING_KEY = Sql(
+    select(signing_keys.c.kid, signing_keys.c.secret)
+    .order_by(signing_keys.c.created_at.desc())
+    .limit(1)
+)
+_SIGNING_SECRET = Sql(select(signing_keys.c.secret).where(signing_keys.c.kid == bindparam("kid")))
+_CREDENTIAL_OF = Sql(
+    select(credentials.c.id).where(credentials.c.oauth_client_id == bindparam("oauth_client_id"))
+)
+
+
+async def _current_signing_key(conn: Tx) -> tuple[str, str]:
+    row = await conn.fetchrow(_NEWEST_SIGNING_KEY)
     if row is not None:
-        return row.kid, row.secret
+        return row["kid"], row["secret"]
     kid, secret = secrets.token_hex(8), secrets.token_urlsafe(48)
     now = datetime.now(UTC)
     await conn.execute(insert(signing_keys).values(kid=kid, secret=secret, created_at=now))
     return kid, secret
 
 
-async def issue_token(conn: AsyncConnection, settings: Settings, credential_id: str) -> str:
+async def issue_token(conn: Tx, settings: Settings, credential_id: str) -> str:
     kid, secret = await _current_signing_key(conn)
     now = int(datetime.now(UTC).timestamp())
     claims = {
@@ -82,12 +97,11 @@ async def issue_token(conn: AsyncConnection, settings: Settings, credential_id: 
     return jwt.encode(claims, secret, algorithm=_ALGORITHM, headers={"kid": kid})
 
 
-async def _signing_secret(request: Request, conn: AsyncConnection, kid: str) -> str | None:
+async def _signing_secret(request: Request, conn: Tx, kid: str) -> str | None:
     # Keys are immutable once written, so caching them per process can never go stale.
     cache: dict[str, str] = request.app.state.signing_keys
     if kid not in cache:
-        stmt = select(signing_keys.c.secret).where(signing_keys.c.kid == kid)
-        secret = (await conn.execute(stmt)).scalar_one_or_none()
+        secret = await conn.fetchval(_SIGNING_SECRET, {"kid": kid})
         if secret is None:
             return None
         cache[kid] = secret
@@ -120,7 +134,7 @@ def _key_id(token: str) -> str | None:
     return str(kid) if kid else None
 
 
-async def _token_identity(request: Request, conn: AsyncConnection, token: str) -> tuple[str, int]:
+async def _token_identity(request: Request, conn: Tx, token: str) -> tuple[str, int]:
     """The credential id behind a bearer token, and when the token was issued."""
     kid = _key_id(token)
     secret = await _signing_secret(request, conn, kid) if kid else None
@@ -130,8 +144,7 @@ async def _token_identity(request: Request, conn: AsyncConnection, token: str) -
     if issuer is None:
         raise NotAuthenticated("the access token was not issued by this service")
     oauth_client_id, issued_at = await issuer.identify(token)
-    stmt = select(credentials.c.id).where(credentials.c.oauth_client_id == oauth_client_id)
-    credential_id = (await conn.execute(stmt)).scalar_one_or_none()
+    credential_id = await conn.fetchval(_CREDENTIAL_OF, {"oauth_client_id": oauth_client_id})
     if credential_id is None:
         raise NotAuthenticated(f"no credential here for OAuth client {oauth_client_id!r}")
     return str(credential_id), issued_at
@@ -165,7 +178,7 @@ def _bearer_token(authorization: str | None) -> str:
 
 
 # Built once: the statement runs on every authenticated request.
-_COVERAGE = select(*COVERAGE_COLUMNS).select_from(CREDENTIAL).where(WHERE_CREDENTIAL)
+_COVERAGE = Sql(select(*COVERAGE_COLUMNS).select_from(CREDENTIAL).where(WHERE_CREDENTIAL))
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,20 +195,21 @@ class Principal:
 
 async def horizon_claim(
     request: Request,
-    conn: Connection,
+    store: CustomerStore,
     authorization: Annotated[str | None, Depends(oauth2_scheme)],
     client_id: Annotated[int, Path(alias="clientId", ge=1, le=MAX_CLIENT_ID)],
 ) -> Claim:
     """The bearer token's claim on the path's client; whoever takes it checks the coverage."""
-    credential_id, issued_at = await _token_identity(request, conn, _bearer_token(authorization))
+    token = _bearer_token(authorization)
+    credential_id, issued_at = await _token_identity(request, store.conn, token)
     return Claim(client_id, credential_id, issued_at)
 
 
 async def horizon_client(
-    conn: Connection, claim: Annotated[Claim, Depends(horizon_claim)]
+    store: CustomerStore, claim: Annotated[Claim, Depends(horizon_claim)]
 ) -> Principal:
     """The path's client, once the bearer token is shown to cover it."""
-    claim.require((await conn.execute(_COVERAGE, claim.params())).one_or_none())
+    claim.require(await store.conn.fetchrow(_COVERAGE, claim.params()))
     return Principal(claim.client_id, claim.credential_id)
 
 
@@ -211,12 +225,12 @@ subscription_key_scheme = APIKeyHeader(
     auto_error=False,
 )
 SubscriptionKey = Annotated[str | None, Depends(subscription_key_scheme)]
-_KEY_COVERAGE = select(*KEY_COLUMNS).select_from(KEY_CLIENTS).where(WHERE_SUBSCRIPTION_KEY)
+_KEY_COVERAGE = Sql(select(*KEY_COLUMNS).select_from(KEY_CLIENTS).where(WHERE_SUBSCRIPTION_KEY))
 
 
-async def subscription_client(conn: Connection, key: SubscriptionKey) -> Principal:
+async def subscription_client(store: CustomerStore, key: SubscriptionKey) -> Principal:
     """The one client an unrevoked subscription key covers."""
-    holder = key_holder((await conn.execute(_KEY_COVERAGE, key_params(key))).all())
+    holder = key_holder(await store.conn.fetch(_KEY_COVERAGE, key_params(key)))
     return Principal(holder.client_id, holder.credential_id)
 
 

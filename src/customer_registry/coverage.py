@@ -44,11 +44,12 @@ class Claim:
     def require(self, coverage: Any) -> None:
         """Raise unless ``coverage`` (a row of COVERAGE_COLUMNS, None: no such credential)
         shows the credential unrevoked, not rotated since the token, and covering the client."""
-        if coverage is None or coverage.revoked_at is not None:
+        if coverage is None or coverage["revoked_at"] is not None:
             raise NotAuthenticated("the credential behind this access token has been revoked")
-        if coverage.rotated_at is not None and self.issued_at < _epoch(coverage.rotated_at):
+        rotated_at = coverage["rotated_at"]
+        if rotated_at is not None and self.issued_at < _epoch(rotated_at):
             raise NotAuthenticated("the credential's secrets were rotated; request a new token")
-        if coverage.covered_client_id is None:
+        if coverage["covered_client_id"] is None:
             raise Forbidden(f"this credential does not cover client {self.client_id}")
 
     def params(self) -> dict[str, Any]:
@@ -95,7 +96,7 @@ def key_params(key: str | None) -> dict[str, Any]:
 
 def key_holder(coverage: Sequence[Any]) -> KeyHolder:
     """The client of ``coverage`` (rows of KEY_COLUMNS); raise unless there is exactly one."""
-    client_ids = sorted(row.covered_client_id for row in coverage)
+    client_ids = sorted(row["covered_client_id"] for row in coverage)
     if not client_ids:
         raise GatewayError(_INVALID_KEY)
     if len(client_ids) > 1:
@@ -105,4 +106,4 @@ def key_holder(coverage: Sequence[Any]) -> KeyHolder:
             "names no client: use the key of a credential created for exactly one client "
             "(customer-registry credentials create --client-id N)"
         )
-    return KeyHolder(int(client_ids[0]), str(coverage[0].credential_id))
+    return KeyHolder(int(client_ids[0]), str(coverage[0]["credential_id"]))

@@ -15,9 +15,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, insert, literal, select, union_all, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from customer_registry.db import credential_clients, credentials, customers
+from customer_registry.db import Tx, credential_clients, credentials, customers
 
 
 def digest(secret: str) -> str:
@@ -42,7 +41,7 @@ class IssuedCredential:
 
 
 async def create_credential(
-    conn: AsyncConnection,
+    conn: Tx,
     client_ids: Sequence[int],
     name: str,
     oauth_client_id: str | None = None,
@@ -66,18 +65,19 @@ async def create_credential(
         )
     )
     rows = [{"client_id": c, "credential_id": issued.credential_id} for c in issued.client_ids]
-    await conn.execute(insert(credential_clients), rows)
+    await conn.executemany(insert(credential_clients), rows)
     return issued
 
 
-async def revoke_credential(conn: AsyncConnection, oauth_client_id: str) -> bool:
+async def revoke_credential(conn: Tx, oauth_client_id: str) -> bool:
     """Revoke a credential: its tokens and subscription key stop working at once."""
     stmt = (
         update(credentials)
         .where(credentials.c.oauth_client_id == oauth_client_id, credentials.c.revoked_at.is_(None))
         .values(revoked_at=datetime.now(UTC))
+        .returning(credentials.c.id)
     )
-    return (await conn.execute(stmt)).rowcount == 1
+    return await conn.fetchval(stmt) is not None
 
 
 def _new_secret() -> str:
@@ -89,7 +89,7 @@ def _new_key() -> str:
     return secrets.token_hex(16)
 
 
-async def rotate_credential(conn: AsyncConnection, oauth_client_id: str) -> IssuedCredential | None:
+async def rotate_credential(conn: Tx, oauth_client_id: str) -> IssuedCredential | None:
     """New secrets for a credential; the old secret, key and tokens stop working at once."""
     secret, key = _new_secret(), _new_key()
     stmt = (
@@ -102,13 +102,13 @@ async def rotate_credential(conn: AsyncConnection, oauth_client_id: str) -> Issu
         )
         .returning(credentials.c.id)
     )
-    credential_id = (await conn.execute(stmt)).scalar_one_or_none()
+    credential_id = await conn.fetchval(stmt)
     if credential_id is None:
         return None
     covered = select(credential_clients.c.client_id).where(
         credential_clients.c.credential_id == credential_id
     )
-    client_ids = sorted((await conn.execute(covered)).scalars())
+    client_ids = sorted(row[0] for row in await conn.fetch(covered))
     return IssuedCredential(credential_id, oauth_client_id, secret, key, client_ids)
 
 
@@ -121,29 +121,29 @@ class CredentialInfo:
     revoked_at: datetime | None
 
 
-async def list_credentials(conn: AsyncConnection) -> list[CredentialInfo]:
-    rows = (
-        await conn.execute(
-            select(credentials, credential_clients.c.client_id)
-            .join(credential_clients, credential_clients.c.credential_id == credentials.c.id)
-            .order_by(credentials.c.created_at, credential_clients.c.client_id)
-        )
-    ).all()
+async def list_credentials(conn: Tx) -> list[CredentialInfo]:
+    rows = await conn.fetch(
+        select(credentials, credential_clients.c.client_id)
+        .join(credential_clients, credential_clients.c.credential_id == credentials.c.id)
+        .order_by(credentials.c.created_at, credential_clients.c.client_id)
+    )
     found: dict[str, CredentialInfo] = {}
     for row in rows:
         info = found.setdefault(
-            row.id,
-            CredentialInfo(row.oauth_client_id, row.name, [], row.created_at, row.revoked_at),
+            row["id"],
+            CredentialInfo(
+                row["oauth_client_id"], row["name"], [], row["created_at"], row["revoked_at"]
+            ),
         )
-        info.client_ids.append(row.client_id)
+        info.client_ids.append(row["client_id"])
     return list(found.values())
 
 
-async def list_clients(conn: AsyncConnection) -> list[tuple[int, int]]:
+async def list_clients(conn: Tx) -> list[tuple[int, int]]:
     """Every client with a credential or a customer, and its number of customers."""
     counted = select(customers.c.client_id, func.count().label("n")).group_by(customers.c.client_id)
     known = select(credential_clients.c.client_id, literal(0).label("n"))
     both = union_all(counted, known).subquery()
     stmt = select(both.c.client_id, func.max(both.c.n)).group_by(both.c.client_id)
-    rows = (await conn.execute(stmt.order_by(both.c.client_id))).all()
+    rows = await conn.fetch(stmt.order_by(both.c.client_id))
     return [(row[0], row[1]) for row in rows]

@@ -1,12 +1,15 @@
 """Liveness and readiness probes: no authentication, no personal data."""
 
+import sqlite3
+
 import structlog
+from asyncpg.exceptions import UndefinedTableError
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import inspect, text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import text
 
 from customer_registry import migrations
+from customer_registry.db import Database, Sql, Tx
 
 router = APIRouter(tags=["Health"])
 logger = structlog.get_logger(__name__)
@@ -18,13 +21,16 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-async def _revisions(conn: AsyncConnection) -> frozenset[str]:
+_PING = Sql(text("SELECT 1"))
+_REVISIONS = Sql(text("SELECT version_num FROM alembic_version"))
+
+
+async def _revisions(conn: Tx) -> frozenset[str]:
     """The database's Alembic revisions; none when it was never migrated."""
-    # Looking first keeps a missing table from aborting the transaction (PostgreSQL).
-    if not await conn.run_sync(lambda sync: inspect(sync).has_table("alembic_version")):
+    try:  # outside a transaction: a missing table aborts nothing
+        return frozenset(row[0] for row in await conn.fetch(_REVISIONS))
+    except (UndefinedTableError, sqlite3.OperationalError):
         return frozenset()
-    result = await conn.execute(text("SELECT version_num FROM alembic_version"))
-    return frozenset(result.scalars())
 
 
 def _unready(failed: str, detail: str, **log_fields: str) -> JSONResponse:
@@ -43,10 +49,10 @@ def _names(revisions: frozenset[str]) -> str:
 )
 async def readyz(request: Request) -> JSONResponse:
     """The database answers and carries the schema revision this code expects."""
-    engine: AsyncEngine = request.app.state.engine
+    database: Database = request.app.state.database
     try:
-        async with engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
+        async with database.reading() as conn:
+            await conn.fetchval(_PING)
             found = await _revisions(conn)
     except Exception as exc:
         # The type only: a connection error's message can quote the URL, password included.

@@ -19,12 +19,12 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request, Response
 from fastapi.routing import APIRoute
-from sqlalchemy import and_, select, text, update
+from sqlalchemy import and_, bindparam, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from customer_registry.auth import Principal, horizon_client, subscription_client
-from customer_registry.db import Connection, idempotency_keys
+from customer_registry.db import Sql, Tx, idempotency_keys
+from customer_registry.db.request import CustomerStore
 from customer_registry.errors import BusinessError, Conflict, InvalidParameter, RequestInvalid
 
 RETENTION = timedelta(hours=24)
@@ -59,7 +59,10 @@ class _Replay(Exception):
 class _Claim:
     credential_id: str
     key: str
-    conn: AsyncConnection
+    conn: Tx
+
+    def params(self) -> dict[str, str]:
+        return {"key_credential": self.credential_id, "key": self.key}
 
 
 def _checked(key: str | None) -> str | None:
@@ -80,24 +83,55 @@ def lock_id(credential_id: str, key: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-async def _lock_or_conflict(conn: AsyncConnection, claim: _Claim) -> None:
+_TRY_LOCK = Sql(text("SELECT pg_try_advisory_xact_lock(:lock)"))
+
+
+async def _lock_or_conflict(conn: Tx, claim: _Claim) -> None:
     # PostgreSQL would make a concurrent repeat wait on the uncommitted claim; answer it now.
     # (SQLite runs writers one at a time, so a repeat only ever sees a finished claim.)
-    if conn.dialect.name != "postgresql":
+    if conn.dialect != "postgresql":
         return
-    lock = lock_id(claim.credential_id, claim.key)
-    locked = await conn.scalar(text("SELECT pg_try_advisory_xact_lock(:lock)"), {"lock": lock})
+    locked = await conn.fetchval(_TRY_LOCK, {"lock": lock_id(claim.credential_id, claim.key)})
     if not locked:
         raise IdempotentRequestRunning()
 
 
 def _stored_response(row: Any) -> Response:
-    headers = {**json.loads(row.headers), "Idempotent-Replayed": "true"}
-    return Response(content=row.body, status_code=row.status, headers=headers)
+    headers = {**json.loads(row["headers"]), "Idempotent-Replayed": "true"}
+    return Response(content=row["body"], status_code=row["status"], headers=headers)
 
 
-async def _claim(conn: AsyncConnection, claim: _Claim, fingerprint: str) -> None:
+_WHERE_KEY = and_(
+    _k.credential_id == bindparam("key_credential"), _k.idempotency_key == bindparam("key")
+)
+_NEW_CLAIM = Sql(
+    postgresql.insert(idempotency_keys).on_conflict_do_nothing().returning(_k.credential_id),
+    sqlite.insert(idempotency_keys).on_conflict_do_nothing().returning(_k.credential_id),
+)
+_CLAIMED = Sql(select(idempotency_keys).where(_WHERE_KEY))
+_RECLAIM = Sql(
+    update(idempotency_keys)
+    .where(_WHERE_KEY)
+    .values(
+        request_hash=bindparam("new_hash"),
+        status=None,
+        headers=None,
+        body=None,
+        expires_at=bindparam("new_expiry"),
+    )
+)
+_ANSWER = Sql(
+    update(idempotency_keys)
+    .where(_WHERE_KEY)
+    .values(
+        status=bindparam("new_status"), headers=bindparam("new_headers"), body=bindparam("new_body")
+    )
+)
+
+
+async def _claim(conn: Tx, claim: _Claim, fingerprint: str) -> None:
     now = datetime.now(UTC)
+    expires_at = now + RETENTION
     values = {
         "credential_id": claim.credential_id,
         "idempotency_key": claim.key,
@@ -105,18 +139,16 @@ async def _claim(conn: AsyncConnection, claim: _Claim, fingerprint: str) -> None
         "status": None,
         "headers": None,
         "body": None,
-        "expires_at": now + RETENTION,
+        "expires_at": expires_at,
     }
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    insert = dialect.insert(idempotency_keys).values(values).on_conflict_do_nothing()
-    if (await conn.execute(insert.returning(_k.credential_id))).first() is not None:
+    if await conn.fetchval(_NEW_CLAIM, values) is not None:
         return
-    where = and_(_k.credential_id == claim.credential_id, _k.idempotency_key == claim.key)
-    row = (await conn.execute(select(idempotency_keys).where(where))).one()
-    if row.expires_at.replace(tzinfo=UTC) <= now:
-        await conn.execute(update(idempotency_keys).where(where).values(values))
+    key = claim.params()
+    row = await conn.fetchrow(_CLAIMED, key)
+    if row["expires_at"] <= now:
+        await conn.execute(_RECLAIM, {**key, "new_hash": fingerprint, "new_expiry": expires_at})
         return
-    if row.request_hash != fingerprint:
+    if row["request_hash"] != fingerprint:
         raise IdempotencyKeyReused()
     raise _Replay(_stored_response(row))
 
@@ -137,7 +169,7 @@ def _guard(
 ) -> Callable[..., Coroutine[Any, Any, None]]:
     async def guard(
         request: Request,
-        conn: Connection,
+        store: CustomerStore,
         principal: Annotated[Principal, Depends(authenticate)],
         idempotency_key: IdempotencyKeyHeader = None,
     ) -> None:
@@ -145,9 +177,9 @@ def _guard(
         key = _checked(request_id if idempotency_key is None else idempotency_key)
         if key is None:
             return
-        claim = _Claim(principal.credential_id, key, conn)
-        await _lock_or_conflict(conn, claim)
-        await _claim(conn, claim, await _fingerprint(request))
+        claim = _Claim(principal.credential_id, key, store.conn)
+        await _lock_or_conflict(store.conn, claim)
+        await _claim(store.conn, claim, await _fingerprint(request))
         request.state.idempotency_claim = claim
 
     return guard
@@ -162,12 +194,12 @@ SubscriptionsIdempotency = Annotated[
 
 async def _store(claim: _Claim, response: Response) -> None:
     headers = {k: v for k, v in response.headers.items() if k.lower() in _REPLAYED_HEADERS}
-    where = and_(_k.credential_id == claim.credential_id, _k.idempotency_key == claim.key)
-    await claim.conn.execute(
-        update(idempotency_keys)
-        .where(where)
-        .values(status=response.status_code, headers=json.dumps(headers), body=response.body)
-    )
+    answer = {
+        "new_status": response.status_code,
+        "new_headers": json.dumps(headers),
+        "new_body": bytes(response.body),
+    }
+    await claim.conn.execute(_ANSWER, {**claim.params(), **answer})
 
 
 class IdempotentRoute(APIRoute):

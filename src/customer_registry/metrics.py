@@ -18,7 +18,8 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.multiprocess import MultiProcessCollector
-from sqlalchemy.ext.asyncio import AsyncEngine
+
+from customer_registry.db import Database
 
 _2XX = frozenset(range(200, 300))
 _HORIZON = "/customer/v1/clients/{clientId}"
@@ -36,8 +37,8 @@ _BUCKETS = (0.001, 0.0025, *Histogram.DEFAULT_BUCKETS)
 
 
 class Metrics:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.pool = engine.sync_engine.pool
+    def __init__(self, database: Database) -> None:
+        self.database = database
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "http_requests_total",
@@ -75,10 +76,7 @@ class Metrics:
         self.observe_pool()
 
     def observe_pool(self) -> None:
-        # Not every pool counts (NullPool, StaticPool); only the queue pools do.
-        checkedout = getattr(self.pool, "checkedout", None)
-        if checkedout is not None:
-            self.checked_out.set(checkedout())
+        self.checked_out.set(self.database.in_use)
 
     def exposition(self) -> bytes:
         if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from customer_registry import auth
-from customer_registry.db import Connection
+from customer_registry.db.request import CustomerStore
 from customer_registry.errors import AppError, problem_responses
 
 router = APIRouter(tags=["OAuth"])
@@ -148,7 +148,7 @@ _TOKEN_RESPONSES: dict[int | str, dict[str, Any]] = {
     responses=_TOKEN_RESPONSES,
     openapi_extra={"requestBody": _TOKEN_REQUEST_BODY},
 )
-async def create_token(request: Request, conn: Connection) -> JSONResponse:
+async def create_token(request: Request, store: CustomerStore) -> JSONResponse:
     """Exchange a client id and secret for a bearer access token (client-credentials grant)."""
     settings = request.app.state.settings
     fields = await _form_or_json(request)
@@ -158,10 +158,11 @@ async def create_token(request: Request, conn: Connection) -> JSONResponse:
     audience = fields.get("audience")
     if audience and audience.rstrip("/") != settings.token_audience.rstrip("/"):
         raise OAuthError("invalid_target", f"unknown audience {audience!r}")
-    credential_id = await auth.authenticate_client(conn, *_client_credentials(request, fields))
+    client_credentials = _client_credentials(request, fields)
+    credential_id = await auth.authenticate_client(store.conn, *client_credentials)
     if credential_id is None:
         raise OAuthError("invalid_client", "unknown client or wrong secret", 401)
-    token = await auth.issue_token(conn, settings, credential_id)
+    token = await auth.issue_token(store.conn, settings, credential_id)
     body = {
         "access_token": token,
         "token_type": "Bearer",

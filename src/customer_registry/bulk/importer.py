@@ -7,14 +7,11 @@ so that only the row at fault is rejected and no customer is ever half-written.
 
 from collections.abc import AsyncIterator, Iterable, Iterator
 
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from customer_registry.bulk.rows import Row
 from customer_registry.customers import bulk_repository, service
 from customer_registry.customers.model import Audit, CustomerWrite
 from customer_registry.customers.service import Outcome
-from customer_registry.db import Store
+from customer_registry.db import Database, DatabaseError, Store
 from customer_registry.errors import InvalidParameter
 from customer_registry.vault import Vault
 
@@ -48,21 +45,17 @@ def _audit(source: str, line: int) -> Audit:
 
 
 async def run(
-    engine: AsyncEngine, vault: Vault, batched: Iterable[list[Row]], *, source: str
+    database: Database, vault: Vault, batched: Iterable[list[Row]], *, source: str
 ) -> AsyncIterator[tuple[Row, Outcome]]:
     """Write the rows' writes; yields each row with what became of it, in input order."""
-    async with engine.connect() as conn:
-        # SQLite: take the write lock up front, as a request does (see db.py).
-        await conn.execution_options(sqlite_immediate=True)
-        store = Store(conn, vault)
-        statistics = _Statistics()
-        for batch in batched:
-            writes = [(row.write, _audit(source, row.line)) for row in batch if row.write]
-            outcomes = await _write(store, writes)
-            await statistics.after(store, outcomes)
-            written = iter(outcomes)
-            for row in batch:
-                yield row, next(written) if row.write else Outcome("rejected", row.reasons)
+    statistics = _Statistics()
+    for batch in batched:
+        writes = [(row.write, _audit(source, row.line)) for row in batch if row.write]
+        outcomes = await _write(database, vault, writes)
+        await statistics.after(database, vault, outcomes)
+        written = iter(outcomes)
+        for row in batch:
+            yield row, next(written) if row.write else Outcome("rejected", row.reasons)
 
 
 class _Statistics:
@@ -73,37 +66,35 @@ class _Statistics:
         self.created = 0
         self.next_refresh = 1
 
-    async def after(self, store: Store, outcomes: list[Outcome]) -> None:
+    async def after(self, database: Database, vault: Vault, outcomes: list[Outcome]) -> None:
         self.created += sum(outcome.kind == "created" for outcome in outcomes)
         if self.created >= self.next_refresh:
-            async with store.conn.begin():
-                await bulk_repository.refresh_statistics(store)
+            async with database.transaction() as conn:
+                await bulk_repository.refresh_statistics(Store(conn, vault))
             self.next_refresh = 2 * self.created
 
 
-async def _write(store: Store, writes: list[Write]) -> list[Outcome]:
+async def _write(database: Database, vault: Vault, writes: list[Write]) -> list[Outcome]:
     if not writes:
         return []
     try:
-        async with store.conn.begin():
-            return await service.upsert_many(store, writes)
-    except DBAPIError as exc:
-        if exc.connection_invalidated:
-            raise
-    return await _one_by_one(store, writes)
+        async with database.transaction() as conn:
+            return await service.upsert_many(Store(conn, vault), writes)
+    except DatabaseError:
+        pass  # rolled back: find the row at fault
+    return await _one_by_one(database, vault, writes)
 
 
-async def _one_by_one(store: Store, writes: list[Write]) -> list[Outcome]:
+async def _one_by_one(database: Database, vault: Vault, writes: list[Write]) -> list[Outcome]:
     outcomes = []
-    async with store.conn.begin():
+    async with database.transaction() as conn:
+        store = Store(conn, vault)
         for write, audit in writes:
             try:
-                async with store.conn.begin_nested():
+                async with conn.savepoint():
                     outcome = await service.upsert_one(store, write, audit)
-            except DBAPIError as exc:
-                if exc.connection_invalidated:
-                    raise
-                reason = str(exc.orig).splitlines()[0] if exc.orig else "failed"
+            except DatabaseError as exc:
+                reason = str(exc).splitlines()[0] if str(exc) else "failed"
                 outcome = Outcome("rejected", (InvalidParameter("body", f"database: {reason}"),))
             outcomes.append(outcome)
     return outcomes

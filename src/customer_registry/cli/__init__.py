@@ -9,6 +9,7 @@ from sqlalchemy.exc import DBAPIError
 
 from customer_registry.cli import bulk, credentials, data, server
 from customer_registry.cli.app import app, console
+from customer_registry.db import DatabaseError
 from customer_registry.errors import ConfigurationError
 
 __all__ = ["app", "bulk", "credentials", "data", "main", "server"]
@@ -23,7 +24,7 @@ def main() -> None:
     except CommandError as exc:
         console.print(f"[red]error:[/] migration failed: {exc}")
         raise SystemExit(1) from exc
-    except (DBAPIError, OSError) as exc:
+    except (DBAPIError, *DatabaseError, OSError) as exc:
         # One line for people: the driver's first line names the cause (refused, unknown
         # database, permission), never the values of a statement.
         reason = str(getattr(exc, "orig", exc)).splitlines()[0]

@@ -6,11 +6,10 @@ from typing import TypeVar
 
 import typer
 from rich.console import Console
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from customer_registry import migrations
 from customer_registry.config import Settings
-from customer_registry.db import Store, create_engine, database_url
+from customer_registry.db import Store, Tx, database_url, open_database
 from customer_registry.vault import Vault
 
 app = typer.Typer(
@@ -39,16 +38,16 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-async def _in_transaction(current: Settings, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
-    engine = create_engine(current)
+async def _in_transaction(current: Settings, work: Callable[[Tx], Awaitable[T]]) -> T:
+    database = open_database(current)
     try:
-        async with engine.begin() as conn:
+        async with database.transaction() as conn:
             return await work(conn)
     finally:
-        await engine.dispose()
+        await database.close()
 
 
-def in_transaction(current: Settings, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+def in_transaction(current: Settings, work: Callable[[Tx], Awaitable[T]]) -> T:
     """Run ``work`` in one committed transaction on its own event loop."""
     return asyncio.run(_in_transaction(current, work))
 

@@ -24,7 +24,7 @@ from customer_registry.cli.app import app, console, fail, prepare_database, sett
 from customer_registry.cli.import_jobs import Advance
 from customer_registry.config import Settings
 from customer_registry.customers import service
-from customer_registry.db import Store, create_engine, database_url
+from customer_registry.db import Store, database_url, open_database
 from customer_registry.vault import Vault
 
 ClientId = Annotated[int, typer.Option("--client-id", min=1, max=MAX_CLIENT_ID)]
@@ -117,28 +117,28 @@ def import_customers(
 async def _export(
     current: Settings, client_id: int, shape_name: Dialect, writer: Writer, advance: Advance
 ) -> int:
-    engine, vault = create_engine(current), Vault.open(current.key_file)
+    database, vault = open_database(current), Vault.open(current.key_file)
     to_row, done = SHAPES[shape_name].to_row, 0
     try:
-        # One transaction: a consistent snapshot on PostgreSQL, however long the export runs.
-        async with engine.connect() as conn, conn.begin():
+        # One transaction: a consistent snapshot, however long the export runs.
+        async with database.transaction() as conn:
             async for customer in service.export(Store(conn, vault), client_id):
                 writer.write(to_row(customer))
                 done += 1
                 if done % 1000 == 0:
                     advance(done)
     finally:
-        await engine.dispose()
+        await database.close()
     return done
 
 
 async def _count(current: Settings, client_id: int) -> int:
-    engine, vault = create_engine(current), Vault.open(current.key_file)
+    database, vault = open_database(current), Vault.open(current.key_file)
     try:
-        async with engine.connect() as conn:
+        async with database.reading() as conn:
             return await service.count(Store(conn, vault), client_id)
     finally:
-        await engine.dispose()
+        await database.close()
 
 
 @contextmanager

@@ -5,7 +5,6 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from customer_registry.auth import MAX_CLIENT_ID
 from customer_registry.cli.app import app, console, in_store, settings
@@ -13,7 +12,7 @@ from customer_registry.config import Settings
 from customer_registry.customers import service
 from customer_registry.customers.errors import CustomerNotFound
 from customer_registry.customers.model import HistoryEntry
-from customer_registry.db import Store, create_engine
+from customer_registry.db import Database, Store, open_database
 from customer_registry.vault import Vault
 
 keys_app = typer.Typer(no_args_is_help=True, help="Encryption keys for personal data.")
@@ -80,19 +79,19 @@ def rotate_keys(
 
 async def _reseal_all(current: Settings) -> tuple[int, int]:
     """Re-encrypt in batches of their own transactions: no long lock on a live database."""
-    engine, vault = create_engine(current), Vault.open(current.key_file)
+    database, vault = open_database(current), Vault.open(current.key_file)
     try:
-        customers_done = await _batches(engine, vault, service.reseal_customers)
-        history_done = await _batches(engine, vault, service.reseal_history)
+        customers_done = await _batches(database, vault, service.reseal_customers)
+        history_done = await _batches(database, vault, service.reseal_history)
     finally:
-        await engine.dispose()
+        await database.close()
     return customers_done, history_done
 
 
-async def _batches(engine: AsyncEngine, vault: Vault, reseal: service.Reseal) -> int:
+async def _batches(database: Database, vault: Vault, reseal: service.Reseal) -> int:
     total, after = 0, None
     while True:
-        async with engine.begin() as conn:
+        async with database.transaction() as conn:
             changed, after = await reseal(Store(conn, vault), after, _BATCH)
         total += changed
         if after is None:

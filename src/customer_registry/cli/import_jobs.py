@@ -29,7 +29,7 @@ from customer_registry.bulk.formats import Format, Record, nested, records
 from customer_registry.bulk.rows import SHAPES, Dialect, Row, from_records
 from customer_registry.config import Settings
 from customer_registry.customers.service import Outcome
-from customer_registry.db import create_engine
+from customer_registry.db import open_database
 from customer_registry.vault import Vault
 
 BATCH = 2000
@@ -87,7 +87,7 @@ def _report_line(row: Row, outcome: Outcome) -> str:
 
 
 async def _import(settings: Settings, job: Job, advance: Advance) -> Counter[str]:
-    engine, vault = create_engine(settings), Vault.open(settings.key_file)
+    database, vault = open_database(settings), Vault.open(settings.key_file)
     counts: Counter[str] = Counter()
     with ExitStack() as files:
         source = files.enter_context(job.path.open("rb"))
@@ -95,12 +95,13 @@ async def _import(settings: Settings, job: Job, advance: Advance) -> Counter[str
         taken = (r for r in _tracked(records(source, job.form), advance) if job.takes(r))
         batched = importer.batches(from_records(taken, job.dialect, job.client_id), BATCH)
         try:
-            async for row, outcome in importer.run(engine, vault, batched, source=job.path.name):
+            imported = importer.run(database, vault, batched, source=job.path.name)
+            async for row, outcome in imported:
                 counts[outcome.kind] += 1
                 if out is not None:
                     out.write(_report_line(row, outcome))
         finally:
-            await engine.dispose()
+            await database.close()
     return counts
 
 

@@ -3,6 +3,7 @@ stream a client's customers. Row values come from ``repository``, so personal da
 and derived columns are computed exactly as for a single write.
 """
 
+import json
 from collections.abc import AsyncIterator, Collection, Sequence
 from typing import Any
 
@@ -14,12 +15,13 @@ from customer_registry.customers import copy_writes
 from customer_registry.customers.model import CUSTOMER_FIELDS, Customer
 from customer_registry.customers.repository import (
     _COLUMNS,
-    WHERE_KEY,
     _customer,
     _row,
-    key_params,
+    set_columns,
+    update_of,
+    update_params,
 )
-from customer_registry.db import Store, customers
+from customer_registry.db import Sql, Store, customers
 
 _c = customers.c
 _IDENTIFIERS = {
@@ -30,21 +32,37 @@ _IDENTIFIERS = {
 
 
 def _is_postgres(store: Store) -> bool:
-    return store.conn.dialect.name == "postgresql"
+    return store.conn.dialect == "postgresql"
 
 
-def _locking_postgres(client_id: int, numbers: Sequence[str]) -> sa.Select[Any]:
+def _locking_postgres() -> sa.Select[Any]:
     # One primary-key lookup per number, whatever the statistics say: on a table that was
     # not analyzed since it grew, "customer_number IN (...)" is planned as a scan of the
     # client's index range, which makes every batch of a large import slower than the last.
     wanted = (
-        sa.func.unnest(bindparam("numbers", list(numbers), type_=postgresql.ARRAY(sa.String)))
+        sa.func.unnest(bindparam("numbers", type_=postgresql.ARRAY(sa.String)))
         .table_valued("number")
         .render_derived(name="wanted")
     )
-    where = sa.and_(_c.client_id == client_id, _c.customer_number == wanted.c.number)
+    where = sa.and_(_c.client_id == bindparam("client_id"), _c.customer_number == wanted.c.number)
     locked = select(*_COLUMNS).where(where).with_for_update().lateral("locked")
     return select(locked).select_from(wanted).join(locked, sa.true())
+
+
+# SQLite has no FOR UPDATE: the writer's transaction holds the whole database.
+_LOCK_MANY = Sql(
+    _locking_postgres(),
+    select(*_COLUMNS).where(
+        _c.client_id == bindparam("client_id"),
+        _c.customer_number.in_(
+            select(sa.column("value")).select_from(sa.func.json_each(bindparam("numbers")))
+        ),
+    ),
+)
+_ANALYZE = Sql(sa.text("ANALYZE customers"))
+_INSERT_SQLITE = Sql(
+    sqlite.insert(customers).on_conflict_do_nothing().returning(_c.customer_number)
+)
 
 
 async def refresh_statistics(store: Store) -> None:
@@ -56,18 +74,14 @@ async def refresh_statistics(store: Store) -> None:
     (SQLite plans primary-key lookups by the key without statistics.)
     """
     if _is_postgres(store):
-        await store.conn.execute(sa.text("ANALYZE customers"))
+        await store.conn.execute(_ANALYZE)
 
 
 async def lock_many(store: Store, client_id: int, numbers: Sequence[str]) -> dict[str, Customer]:
     """The stored customers among ``numbers``, locked until the transaction ends."""
-    if _is_postgres(store):
-        stmt = _locking_postgres(client_id, numbers)
-    else:
-        where = sa.and_(_c.client_id == client_id, _c.customer_number.in_(numbers))
-        stmt = select(*_COLUMNS).where(where).with_for_update()
-    rows = (await store.conn.execute(stmt)).all()
-    return {row.customer_number: _customer(store, row) for row in rows}
+    wanted = list(numbers) if _is_postgres(store) else json.dumps(list(numbers))
+    rows = await store.conn.fetch(_LOCK_MANY, {"client_id": client_id, "numbers": wanted})
+    return {row["customer_number"]: _customer(store, row) for row in rows}
 
 
 Update = tuple[Customer, Collection[str]]  # the customer as written, and its changed fields
@@ -94,14 +108,11 @@ async def write_many(
 
 
 async def _insert(store: Store, rows: list[dict[str, Any]]) -> set[str]:
-    if not rows:
-        return set()
-    stmt = sqlite.insert(customers).on_conflict_do_nothing().returning(_c.customer_number)
-    return set((await store.conn.execute(stmt, rows)).scalars())
-
-
-def _keyed(store: Store, customer: Customer, fields: frozenset[str]) -> dict[str, Any]:
-    return _row(store, customer, fields) | key_params(customer)
+    inserted = set()
+    for row in rows:  # SQLite answers in microseconds: no multi-row statement needed
+        if (number := await store.conn.fetchval(_INSERT_SQLITE, row)) is not None:
+            inserted.add(number)
+    return inserted
 
 
 async def _update(store: Store, updates: Sequence[Update]) -> None:
@@ -111,8 +122,8 @@ async def _update(store: Store, updates: Sequence[Update]) -> None:
     for customer, fields in updates:
         groups.setdefault(frozenset({*fields, "version", "updated_at"}), []).append(customer)
     for fields, group in groups.items():
-        rows = [_keyed(store, customer, fields) for customer in group]
-        await store.conn.execute(sa.update(customers).where(WHERE_KEY), rows)
+        rows = [update_params(store, customer, fields) for customer in group]
+        await store.conn.executemany(update_of(set_columns(rows[0]), returning=False), rows)
 
 
 async def identifiers_taken(store: Store, customer: Customer) -> dict[str, str]:
@@ -129,20 +140,13 @@ async def identifiers_taken(store: Store, customer: Customer) -> dict[str, str]:
         stmt = select(_c.customer_number).where(
             _c.client_id == customer.client_id, _IDENTIFIERS[name] == value
         )
-        if (holder := (await store.conn.execute(stmt.limit(1))).scalar()) is not None:
+        if (holder := await store.conn.fetchval(stmt.limit(1))) is not None:
             taken[name] = holder
     return taken
 
 
 async def stream(store: Store, client_id: int, *, batch: int) -> AsyncIterator[Customer]:
     """The client's customers in customer-number order, ``batch`` rows in memory at a time."""
-    stmt = (
-        select(*_COLUMNS)
-        .where(_c.client_id == client_id)
-        .order_by(_c.customer_number)
-        .execution_options(yield_per=batch)
-    )
-    result = await store.conn.stream(stmt)
-    async for partition in result.partitions():
-        for row in partition:
-            yield _customer(store, row)
+    stmt = select(*_COLUMNS).where(_c.client_id == client_id).order_by(_c.customer_number)
+    async for row in store.conn.stream(stmt, None, batch=batch):
+        yield _customer(store, row)

@@ -11,9 +11,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import text
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from customer_registry.db import customers
+from customer_registry.db import Sql, Tx, customers
 
 _KEY = ("client_id", "customer_number")
 staging = sa.Table(
@@ -23,28 +22,29 @@ staging = sa.Table(
 )
 _s, _c = staging.c, customers.c
 # Per session, emptied by every commit: no DDL per batch, nothing left between batches.
-_CREATE = text(
-    "CREATE TEMPORARY TABLE IF NOT EXISTS customer_staging "
-    "(LIKE customers INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+_CREATE = Sql(
+    text(
+        "CREATE TEMPORARY TABLE IF NOT EXISTS customer_staging "
+        "(LIKE customers INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+    )
 )
 _NAMES = [column.name for column in staging.columns]
 # Creates are at version 1, updates above it: one COPY carries both.
-_INSERT = (
+_INSERT = Sql(
     postgresql.insert(customers)
     .from_select(_NAMES, sa.select(*staging.columns).where(_s.version == 1))
     .on_conflict_do_nothing()
     .returning(_c.customer_number)
 )
-_UPDATE = (
+_UPDATE = Sql(
     sa.update(customers)
     .where(_c.client_id == _s.client_id, _c.customer_number == _s.customer_number, _s.version > 1)
     .values({name: _s[name] for name in _NAMES if name not in _KEY})
 )
+_EMPTY = Sql(text("TRUNCATE customer_staging"))
 
 
-async def write(
-    conn: AsyncConnection, creates: list[dict[str, Any]], updates: list[dict[str, Any]]
-) -> set[str]:
+async def write(conn: Tx, creates: list[dict[str, Any]], updates: list[dict[str, Any]]) -> set[str]:
     """Insert ``creates`` unless they conflict and write ``updates``; returns the inserted."""
     if not creates and not updates:
         return set()
@@ -52,19 +52,15 @@ async def write(
     await copy_rows(conn, staging, [*creates, *updates])
     inserted: set[str] = set()
     if creates:
-        inserted = set((await conn.execute(_INSERT)).scalars())
+        inserted = {row[0] for row in await conn.fetch(_INSERT)}
     if updates:
         await conn.execute(_UPDATE)
-    await conn.execute(text("TRUNCATE customer_staging"))
+    await conn.execute(_EMPTY)
     return inserted
 
 
-async def copy_rows(conn: AsyncConnection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-    """COPY ``rows`` into ``table`` inside the connection's transaction."""
-    driver: Any = (await conn.get_raw_connection()).driver_connection
-    if not driver.is_in_transaction():
-        # SQLAlchemy begins its transaction at the first statement; COPY must not precede it.
-        await conn.execute(text("SELECT 1"))
+async def copy_rows(conn: Tx, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """COPY ``rows`` into ``table`` inside the transaction."""
     names = [column.name for column in table.columns]
     records = [tuple(row.get(name) for name in names) for row in rows]
-    await driver.copy_records_to_table(table.name, records=records, columns=names)
+    await conn.copy(table.name, names, records)

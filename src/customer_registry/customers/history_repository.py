@@ -4,12 +4,12 @@ import json
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import Row, and_, insert, select
+from sqlalchemy import and_, insert, select
 
 from customer_registry.customers import copy_writes
 from customer_registry.customers.model import SEALED_FIELDS, Audit, FieldChange, HistoryEntry
 from customer_registry.customers.repository import context
-from customer_registry.db import Store, customer_history
+from customer_registry.db import Sql, Store, customer_history
 
 _h = customer_history.c
 
@@ -42,7 +42,7 @@ def _values(store: Store, entry: HistoryEntry) -> dict[str, Any]:
     }
 
 
-_INSERT = insert(customer_history)
+_INSERT = Sql(insert(customer_history))
 
 
 async def add(store: Store, entry: HistoryEntry) -> None:
@@ -53,25 +53,26 @@ async def add_many(store: Store, entries: list[HistoryEntry]) -> None:
     rows = [_values(store, entry) for entry in entries]
     if not rows:
         return
-    if store.conn.dialect.name == "postgresql":
+    if store.conn.dialect == "postgresql":
         await copy_writes.copy_rows(store.conn, customer_history, rows)
     else:
-        await store.conn.execute(_INSERT, rows)
+        await store.conn.executemany(_INSERT, rows)
 
 
-def _history_entry(store: Store, row: Row[Any]) -> HistoryEntry:
+def _history_entry(store: Store, row: Any) -> HistoryEntry:
     def unseal(field: str, value: object) -> object:
         if value is None or field not in SEALED_FIELDS:
             return value
-        return store.vault.decrypt(str(value), _context(row.client_id, row.customer_number, field))
+        where = _context(row["client_id"], row["customer_number"], field)
+        return store.vault.decrypt(str(value), where)
 
     changes = tuple(
         FieldChange(c["field"], unseal(c["field"], c["old"]), unseal(c["field"], c["new"]))
-        for c in json.loads(row.changes)
+        for c in json.loads(row["changes"])
     )
-    audit = Audit(row.dialect, row.credential_id, row.request_id)
+    audit = Audit(row["dialect"], row["credential_id"], row["request_id"])
     return HistoryEntry(
-        row.client_id, row.customer_number, row.version, row.changed_at, audit, changes
+        row["client_id"], row["customer_number"], row["version"], row["changed_at"], audit, changes
     )
 
 
@@ -81,7 +82,7 @@ async def history(store: Store, client_id: int, customer_number: str) -> list[Hi
         .where(_h.client_id == client_id, _h.customer_number == customer_number)
         .order_by(_h.version)
     )
-    return [_history_entry(store, row) for row in (await store.conn.execute(stmt)).all()]
+    return [_history_entry(store, row) for row in await store.conn.fetch(stmt)]
 
 
 async def reseal(
@@ -92,26 +93,31 @@ async def reseal(
     stmt = select(*key, _h.changes)
     if after is not None:
         stmt = stmt.where(sa.tuple_(*key) > after)
-    rows = (await store.conn.execute(stmt.order_by(*key).limit(limit))).all()
+    rows = await store.conn.fetch(stmt.order_by(*key).limit(limit))
     changed = 0
     for row in rows:
-        changes = json.loads(row.changes)
+        changes = json.loads(row["changes"])
         resealed = False
         for change in changes:
             if change["field"] not in SEALED_FIELDS:
                 continue
-            aad = _context(row.client_id, row.customer_number, change["field"])
+            aad = _context(row["client_id"], row["customer_number"], change["field"])
             for side in ("old", "new"):
                 if change[side] is not None and (new := store.vault.reseal(change[side], aad)):
                     change[side], resealed = new, True
         if resealed:
-            where = and_(*(column == value for column, value in zip(key, row[:3], strict=True)))
+            where = and_(
+                *(
+                    column == value
+                    for column, value in zip(key, (row[0], row[1], row[2]), strict=True)
+                )
+            )
             await store.conn.execute(
                 sa.update(customer_history).where(where).values(changes=json.dumps(changes))
             )
             changed += 1
     last = (
-        (rows[-1].client_id, rows[-1].customer_number, rows[-1].version)
+        (rows[-1]["client_id"], rows[-1]["customer_number"], rows[-1]["version"])
         if len(rows) == limit
         else None
     )

@@ -1,4 +1,6 @@
-"""Every SQL statement on customers (SQLAlchemy Core). Dialect differences live here only.
+"""Every SQL statement on customers, built with SQLAlchemy Core and run on the driver.
+
+Dialect differences live here only.
 
 Rows and customers differ in two ways: personal data is stored encrypted (with a blind index
 for the searchable identifiers), and search columns derived from names and phone numbers are
@@ -11,7 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import ColumnElement, Row, and_, false, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, false, func, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 
 from customer_registry.coverage import (
@@ -33,7 +35,7 @@ from customer_registry.customers.model import (
     Customer,
     SearchQuery,
 )
-from customer_registry.db import Store, customer_counts, customers
+from customer_registry.db import Sql, Store, customer_counts, customers
 
 _c = customers.c
 _COLUMNS = tuple(_c[name] for name in CUSTOMER_FIELDS)
@@ -71,8 +73,8 @@ def _row(store: Store, customer: Customer, fields: Collection[str]) -> dict[str,
     return {**row, **rules.derived_columns(customer, frozenset(fields))}
 
 
-def _customer(store: Store, row: Row[Any]) -> Customer:
-    values = {name: row._mapping[name] for name in CUSTOMER_FIELDS}
+def _customer(store: Store, row: Any) -> Customer:
+    values = {name: row[name] for name in CUSTOMER_FIELDS}
     client_id, number = values["client_id"], values["customer_number"]
     for name in SEALED_FIELDS:
         values[name] = _unseal(store, client_id, number, name, values[name])
@@ -88,28 +90,28 @@ _BY_NUMBER = select(*_COLUMNS).where(
     _c.client_id == sa.bindparam("client_id"),
     _c.customer_number == sa.bindparam("customer_number"),
 )
-_LOCK_BY_NUMBER = _BY_NUMBER.with_for_update()
+_LOCK_BY_NUMBER = Sql(_BY_NUMBER.with_for_update())
 _OF_COVERED_CLIENT = and_(
     _c.client_id == COVERED_CLIENT, _c.customer_number == sa.bindparam("customer_number")
 )
-_COVERED_BY_NUMBER = (
+_COVERED_BY_NUMBER = Sql(
     select(*COVERAGE_COLUMNS, *_COLUMNS)
     .select_from(CREDENTIAL.outerjoin(customers, _OF_COVERED_CLIENT))
     .where(WHERE_CREDENTIAL)
 )
-_KEYED_BY_NUMBER = (
+_KEYED_BY_NUMBER = Sql(
     select(*KEY_COLUMNS, *_COLUMNS)
     .select_from(KEY_CLIENTS.outerjoin(customers, _OF_COVERED_CLIENT))
     .where(WHERE_SUBSCRIPTION_KEY)
 )
-_INSERT_NEW = {
-    name: dialect.insert(customers).on_conflict_do_nothing().returning(*_COLUMNS)
-    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
-}
+_INSERT_NEW = Sql(
+    postgresql.insert(customers).on_conflict_do_nothing().returning(*_COLUMNS),
+    sqlite.insert(customers).on_conflict_do_nothing().returning(*_COLUMNS),
+)
 
 
 async def _one(store: Store, stmt: Any, params: dict[str, Any] | None = None) -> Customer | None:
-    row = (await store.conn.execute(stmt, params)).one_or_none()
+    row = await store.conn.fetchrow(stmt, params)
     return None if row is None else _customer(store, row)
 
 
@@ -121,25 +123,25 @@ async def lock(store: Store, client_id: int, customer_number: str) -> Customer |
 
 async def get_covered(
     store: Store, claim: Claim, customer_number: str | None
-) -> tuple[Row[Any] | None, Customer | None]:
+) -> tuple[Any, Customer | None]:
     """What the claim's credential covers and, only if it covers the client, the customer
     (None as the number: the coverage alone)."""
     params = {**claim.params(), "customer_number": customer_number}
-    row = (await store.conn.execute(_COVERED_BY_NUMBER, params)).one_or_none()
-    if row is None or row.customer_number is None:
+    row = await store.conn.fetchrow(_COVERED_BY_NUMBER, params)
+    if row is None or row["customer_number"] is None:
         return row, None
     return row, _customer(store, row)
 
 
 async def get_keyed(
     store: Store, key: dict[str, Any], customer_number: str | None
-) -> tuple[Sequence[Row[Any]], Customer | None]:
+) -> tuple[Sequence[Any], Customer | None]:
     """The clients a subscription key covers (``key``: its parameters, rows of KEY_COLUMNS)
     and, only if it covers exactly one, that client's customer (None as the number: the
     clients alone)."""
     params = {**key, "customer_number": customer_number}
-    rows = (await store.conn.execute(_KEYED_BY_NUMBER, params)).all()
-    if len(rows) != 1 or rows[0].customer_number is None:
+    rows = await store.conn.fetch(_KEYED_BY_NUMBER, params)
+    if len(rows) != 1 or rows[0]["customer_number"] is None:
         return rows, None
     return rows, _customer(store, rows[0])
 
@@ -147,7 +149,7 @@ async def get_keyed(
 async def insert_new(store: Store, customer: Customer) -> Customer | None:
     """Insert the customer; None when its number or a generated id is taken already."""
     values = _row(store, customer, CUSTOMER_FIELDS)
-    return await _one(store, _INSERT_NEW[store.conn.dialect.name], values)
+    return await _one(store, _INSERT_NEW, values)
 
 
 # An UPDATE's row, by bind parameters named apart from the columns it sets.
@@ -162,10 +164,22 @@ def key_params(customer: Customer) -> dict[str, Any]:
 
 
 @lru_cache(maxsize=512)
-def _update_of(columns: frozenset[str]) -> Any:
-    """The UPDATE of ``columns``, built once per set of columns a write changes."""
+def update_of(columns: frozenset[str], *, returning: bool = True) -> Sql:
+    """The UPDATE of ``columns`` (parameters: ``update_params``), built once per set of
+    columns a write changes."""
     values: dict[str, Any] = {name: sa.bindparam(f"new_{name}") for name in sorted(columns)}
-    return sa.update(customers).where(WHERE_KEY).values(values).returning(*_COLUMNS)
+    stmt = sa.update(customers).where(WHERE_KEY).values(values)
+    return Sql(stmt.returning(*_COLUMNS) if returning else stmt)
+
+
+def update_params(store: Store, customer: Customer, fields: Collection[str]) -> dict[str, Any]:
+    """The parameters of ``update_of(set_columns(...))``: ``fields`` and the derived columns."""
+    values = _row(store, customer, fields)
+    return {f"new_{name}": value for name, value in values.items()} | key_params(customer)
+
+
+def set_columns(params: dict[str, Any]) -> frozenset[str]:
+    return frozenset(name[4:] for name in params if name.startswith("new_"))
 
 
 # Every plain column, named in each PostgreSQL UPDATE whatever changed: PostgreSQL writes a
@@ -178,38 +192,45 @@ _PLAIN_FIELDS = frozenset(CUSTOMER_FIELDS) - IDENTITY_FIELDS - STORE_FIELDS - SE
 
 def _written(store: Store, fields: Collection[str]) -> set[str]:
     changed = {*fields, "version", "updated_at"}
-    if store.conn.dialect.name == "postgresql":
+    if store.conn.dialect == "postgresql":
         return changed | _PLAIN_FIELDS
     return changed
 
 
 async def update(store: Store, customer: Customer, fields: Collection[str]) -> Customer:
     """Write ``fields`` of ``customer`` with its new version and update time."""
-    values = _row(store, customer, _written(store, fields))
-    params = {f"new_{name}": value for name, value in values.items()} | key_params(customer)
-    updated = await _one(store, _update_of(frozenset(values)), params)
+    written = _written(store, fields)
+    params = update_params(store, customer, written)
+    updated = await _one(store, update_of(set_columns(params)), params)
     assert updated is not None, "update() is only called on a locked, existing customer"
     return updated
 
 
-def _name_prefix(value: str) -> ColumnElement[bool]:
-    key = rules.name_key(value)
-    if key is None:
-        return false()
-    # A range instead of LIKE: both databases answer it from a plain B-tree index.
-    upper = key + "\U0010ffff"
-    return or_(*(and_(column >= key, column < upper) for column in _NAME_KEYS))
+# Search: one statement shape per kind of match, its values bound (compiled once each).
+_NAME_RANGES = or_(
+    *(and_(column >= sa.bindparam("key"), column < sa.bindparam("upper")) for column in _NAME_KEYS)
+)
+_MATCHES: dict[str, ColumnElement[bool]] = {
+    "all": true(),
+    "none": false(),
+    "name": _NAME_RANGES,
+    "customerNumber": _c.customer_number == sa.bindparam("value"),
+    "ssn": _c.ssn_index == sa.bindparam("value"),
+    "organizationNumber": _c.organization_number_index == sa.bindparam("value"),
+}
 
 
-def _match(store: Store, client_id: int, column: str, value: str) -> ColumnElement[bool]:
+def _match(store: Store, client_id: int, column: str, value: str) -> tuple[str, dict[str, Any]]:
+    """The kind of match a search column and value make, and its parameters."""
     if column == "clientId":
-        return true() if value.strip() == str(client_id) else false()
+        return ("all" if value.strip() == str(client_id) else "none"), {}
     if column == "name":
-        return _name_prefix(value)
+        key = rules.name_key(value)
+        # A range instead of LIKE: both databases answer it from a plain B-tree index.
+        return ("none", {}) if key is None else ("name", {"key": key, "upper": key + "\U0010ffff"})
     if column == "customerNumber":
-        return _c.customer_number == value
-    index = _c.ssn_index if column == "ssn" else _c.organization_number_index
-    return index == store.vault.blind_index(value)
+        return column, {"value": value}
+    return column, {"value": store.vault.blind_index(value)}
 
 
 _SORT_KEYS: dict[str, ColumnElement[Any]] = {
@@ -225,75 +246,88 @@ _SORT_KEYS: dict[str, ColumnElement[Any]] = {
 _NOT_NULL_SORTS = frozenset({"clientId", "customerNumber"})
 
 
-def _listing_all(client_id: int, query: SearchQuery) -> bool:
-    return query.column == "clientId" and query.value.strip() == str(client_id)
-
-
-_COUNTED = select(func.coalesce(func.sum(customer_counts.c.customers), 0)).where(
-    customer_counts.c.client_id == sa.bindparam("client_id")
+_COUNTED = Sql(
+    select(func.coalesce(func.sum(customer_counts.c.customers), 0)).where(
+        customer_counts.c.client_id == sa.bindparam("client_id")
+    )
 )
 
 
 async def count(store: Store, client_id: int) -> int:
     """How many customers the client has, from the counts the triggers keep (migration 0004):
     counting every index entry of a client grows with the client."""
-    return int((await store.conn.execute(_COUNTED, {"client_id": client_id})).scalar_one())
+    return int(await store.conn.fetchval(_COUNTED, {"client_id": client_id}))
 
 
-async def _total(store: Store, client_id: int, query: SearchQuery, where: Any) -> int:
-    if _listing_all(client_id, query):
-        return await count(store, client_id)
-    return int((await store.conn.execute(select(func.count()).where(where))).scalar_one())
-
-
-def _order(query: SearchQuery) -> list[ColumnElement[Any]]:
-    direction = "asc" if query.order == "asc" else "desc"
-    sort_key = getattr(_SORT_KEYS[query.sort], direction)()
+def _order(sort: str, order: str) -> list[ColumnElement[Any]]:
+    direction = "asc" if order == "asc" else "desc"
+    sort_key = getattr(_SORT_KEYS[sort], direction)()
     # NULLS LAST on a NOT NULL key would stop PostgreSQL walking the primary key backwards.
-    if query.sort not in _NOT_NULL_SORTS:
+    if sort not in _NOT_NULL_SORTS:
         sort_key = sort_key.nulls_last()
     return [sort_key, getattr(_c.customer_number, direction)()]
 
 
-def _page(where: ColumnElement[bool], query: SearchQuery, offset: int) -> Any:
+def _page(where: ColumnElement[bool], sort: str, order: str) -> Any:
     """The page's rows, found by their keys first: skipping ``offset`` rows then reads index
     entries only, and just the page's rows are fetched whole."""
-    order = _order(query)
+    ordering = _order(sort, order)
     keys = (
         select(_c.client_id, _c.customer_number)
         .where(where)
-        .order_by(*order)
-        .limit(query.per_page)
-        .offset(offset)
+        .order_by(*ordering)
+        .limit(sa.bindparam("limit"))
+        .offset(sa.bindparam("offset"))
         .subquery()
     )
     on = and_(_c.client_id == keys.c.client_id, _c.customer_number == keys.c.customer_number)
-    return select(*_COLUMNS).select_from(customers.join(keys, on)).order_by(*order)
+    return select(*_COLUMNS).select_from(customers.join(keys, on)).order_by(*ordering)
+
+
+@lru_cache(maxsize=128)
+def _search_statements(match: str, sort: str, order: str) -> tuple[Sql, Sql]:
+    """The count and the page of one kind of search, built once."""
+    where = and_(_c.client_id == sa.bindparam("client_id"), _MATCHES[match])
+    return Sql(select(func.count()).where(where)), Sql(_page(where, sort, order))
 
 
 async def search(store: Store, client_id: int, query: SearchQuery) -> tuple[list[Customer], int]:
-    where = and_(_c.client_id == client_id, _match(store, client_id, query.column, query.value))
-    total = await _total(store, client_id, query, where)
+    match, params = _match(store, client_id, query.column, query.value)
+    counted, page = _search_statements(match, query.sort, query.order)
+    params["client_id"] = client_id
+    if match == "all":
+        total = await count(store, client_id)
+    else:
+        total = int(await store.conn.fetchval(counted, params))
     offset = (query.page - 1) * query.per_page
     if offset >= total:
         return [], total
-    rows = (await store.conn.execute(_page(where, query, offset))).all()
+    rows = await store.conn.fetch(page, {**params, "limit": query.per_page, "offset": offset})
     return [_customer(store, row) for row in rows], total
 
 
+def _first_of(match: ColumnElement[bool]) -> Sql:
+    where = and_(_c.client_id == sa.bindparam("client_id"), match)
+    return Sql(select(*_COLUMNS).where(where).order_by(_c.customer_number).limit(1))
+
+
+_BY_PHONE = _first_of(
+    or_(_c.phone_e164 == sa.bindparam("value"), _c.mobile_phone_e164 == sa.bindparam("value"))
+)
+_BY_IDENTIFICATION = _first_of(
+    or_(
+        _c.ssn_index == sa.bindparam("value"), _c.organization_number_index == sa.bindparam("value")
+    )
+)
+
+
 async def find_by_phone(store: Store, client_id: int, e164: str) -> Customer | None:
-    match = or_(_c.phone_e164 == e164, _c.mobile_phone_e164 == e164)
-    return await _first(store, and_(_c.client_id == client_id, match))
+    return await _one(store, _BY_PHONE, {"client_id": client_id, "value": e164})
 
 
 async def find_by_identification(store: Store, client_id: int, value: str) -> Customer | None:
     index = store.vault.blind_index(value)
-    match = or_(_c.ssn_index == index, _c.organization_number_index == index)
-    return await _first(store, and_(_c.client_id == client_id, match))
-
-
-async def _first(store: Store, where: ColumnElement[bool]) -> Customer | None:
-    return await _one(store, select(*_COLUMNS).where(where).order_by(_c.customer_number).limit(1))
+    return await _one(store, _BY_IDENTIFICATION, {"client_id": client_id, "value": index})
 
 
 async def reseal_customers(
@@ -306,20 +340,19 @@ async def reseal_customers(
     stmt = select(_c.client_id, _c.customer_number, *(_c[name] for name in SEALED_FIELDS))
     if after is not None:
         stmt = stmt.where(sa.tuple_(_c.client_id, _c.customer_number) > after)
-    rows = (
-        await store.conn.execute(stmt.order_by(_c.client_id, _c.customer_number).limit(limit))
-    ).all()
+    rows = await store.conn.fetch(stmt.order_by(_c.client_id, _c.customer_number).limit(limit))
     changed = 0
     for row in rows:
+        client_id, number = row["client_id"], row["customer_number"]
         values = {
-            name: store.vault.reseal(token, context(row.client_id, row.customer_number, name))
+            name: store.vault.reseal(token, context(client_id, number, name))
             for name in SEALED_FIELDS
-            if (token := row._mapping[name]) is not None
+            if (token := row[name]) is not None
         }
         values = {name: value for name, value in values.items() if value is not None}
         if values:
-            where = _where_number(row.client_id, row.customer_number)
+            where = _where_number(client_id, number)
             await store.conn.execute(sa.update(customers).where(where).values(values))
             changed += 1
-    last = (rows[-1].client_id, rows[-1].customer_number) if len(rows) == limit else None
+    last = (rows[-1]["client_id"], rows[-1]["customer_number"]) if len(rows) == limit else None
     return changed, last

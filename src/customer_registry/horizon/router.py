@@ -17,7 +17,7 @@ from customer_registry.conditional import (
 from customer_registry.customers import service
 from customer_registry.customers.model import Customer, SearchQuery
 from customer_registry.customers.rules import CleanText
-from customer_registry.db import CustomerStore
+from customer_registry.db.request import CustomerStore
 from customer_registry.errors import JsonBody, problem_responses, valid_or_none
 from customer_registry.horizon import responses, schemas
 from customer_registry.horizon.directory import person_directory

@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from customer_registry.auth import BearerPrincipal
 from customer_registry.customers import service
 from customer_registry.customers.rules import CleanText
-from customer_registry.db import CustomerStore
+from customer_registry.db.request import CustomerStore
 from customer_registry.errors import problem_responses
 from customer_registry.registry import schemas
 

@@ -12,7 +12,7 @@ from customer_registry.coverage import KeyHolder
 from customer_registry.customers import service
 from customer_registry.customers.model import Customer
 from customer_registry.customers.rules import CleanText
-from customer_registry.db import CustomerStore
+from customer_registry.db.request import CustomerStore
 from customer_registry.errors import JsonBody, valid_or_none
 from customer_registry.idempotency import IdempotentRoute, SubscriptionsIdempotency
 from customer_registry.subscriptions import responses, schemas

@@ -1,12 +1,5 @@
-"""Engine factory, table metadata (SQLAlchemy Core) and the request-owned connection."""
+"""Table metadata (SQLAlchemy Core): what the migrations build and every statement names."""
 
-import asyncio
-from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, nullcontext
-from dataclasses import dataclass
-from typing import Annotated, Any
-
-from fastapi import Depends, Request
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -22,15 +15,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    event,
 )
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-
-from customer_registry.config import Settings
-from customer_registry.errors import ConfigurationError
-from customer_registry.vault import Vault
 
 metadata = MetaData(
     naming_convention={
@@ -176,92 +161,3 @@ idempotency_keys = Table(
     Column("expires_at", Timestamp, nullable=False),
     Index(None, "expires_at"),
 )
-
-_ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
-
-
-def database_url(raw: str) -> URL:
-    """Parse a database URL, picking our async driver when the URL names none."""
-    try:
-        url = make_url(raw.replace("postgres://", "postgresql://", 1))
-    except ArgumentError as exc:
-        raise ConfigurationError(f"CUSTOMER_REGISTRY_DATABASE_URL is not a URL: {raw!r}") from exc
-    backend = url.get_backend_name()
-    if backend not in _ASYNC_DRIVERS:
-        raise ConfigurationError(
-            f"unsupported database {backend!r}: use sqlite+aiosqlite:///FILE "
-            "or postgresql+asyncpg://USER@HOST/DB"
-        )
-    return url.set(drivername=_ASYNC_DRIVERS[backend])
-
-
-_READS = ("GET", "HEAD")
-
-
-def create_engine(settings: Settings) -> AsyncEngine:
-    url = database_url(settings.database_url)
-    # A fixed pool: overflow connections would be opened and closed per request under load,
-    # and opening one costs far more than waiting for a pooled one to come back.
-    pool = {"pool_size": settings.db_pool_size, "max_overflow": 0}
-    if url.get_backend_name() == "postgresql":
-        return create_async_engine(url, pool_pre_ping=False, **pool)
-    engine = create_async_engine(url, connect_args={"timeout": 30}, **pool)
-    event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
-    event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
-    return engine
-
-
-def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
-    # The sqlite3 module's own transaction handling breaks savepoints and BEGIN IMMEDIATE;
-    # we switch it off and emit BEGIN ourselves (SQLAlchemy's documented recipe).
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
-        cursor.execute(f"PRAGMA {pragma}")
-    cursor.close()
-
-
-def _sqlite_on_begin(conn: Any) -> None:
-    # A writer must take the write lock up front: a deferred transaction that reads first
-    # cannot wait for the lock later and fails with "database is locked" instead.
-    immediate = conn.get_execution_options().get("sqlite_immediate", False)
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-
-def _writer_turn(request: Request) -> AbstractAsyncContextManager[Any]:
-    # SQLite runs one writer at a time. This process's writers queue here in arrival order,
-    # rather than in SQLite's busy handler, which sleeps up to 100 ms between its retries.
-    turn: asyncio.Lock | None = request.app.state.sqlite_writer_turn
-    return turn if turn is not None and request.method not in _READS else nullcontext()
-
-
-async def request_connection(request: Request) -> AsyncIterator[AsyncConnection]:
-    """The request's transaction: committed when the handler returns, rolled back on error."""
-    engine: AsyncEngine = request.app.state.engine
-    async with _writer_turn(request), engine.connect() as conn:
-        if request.method not in _READS:
-            await conn.execution_options(sqlite_immediate=True)
-        elif conn.dialect.name == "postgresql":
-            # A read needs no transaction: it saves the BEGIN and COMMIT round trips.
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-        async with conn.begin():
-            yield conn
-
-
-Connection = Annotated[AsyncConnection, Depends(request_connection, scope="function")]
-
-
-@dataclass(frozen=True, slots=True)
-class Store:
-    """What the customer repository works on: the transaction and the vault for personal data."""
-
-    conn: AsyncConnection
-    vault: Vault
-
-
-async def request_store(request: Request, conn: Connection) -> Store:
-    # async: FastAPI runs a plain function dependency in a thread, a hop per request.
-    return Store(conn, request.app.state.vault)
-
-
-CustomerStore = Annotated[Store, Depends(request_store)]
