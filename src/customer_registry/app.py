@@ -150,6 +150,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Customer master data, wire-compatible with Riverty's customer APIs.",
         generate_unique_id_function=openapi.operation_id,
         lifespan=lifespan,
+        # Off: FastAPI would look up three OTEL_* variables and the providers per request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.metrics = metrics.Metrics(database)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

@@ -6,6 +6,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from customer_registry.errors import PayloadTooLarge, render
 
+# No route reads a body on these: nothing to count.
+_WITHOUT_BODY = frozenset({"GET", "HEAD"})
+
 
 class BodySizeLimit:
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
@@ -16,7 +19,7 @@ class BodySizeLimit:
         return PayloadTooLarge(f"request bodies are limited to {self.max_bytes} bytes")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["method"] in _WITHOUT_BODY:
             await self.app(scope, receive, send)
             return
         declared = Request(scope).headers.get("content-length", "")

@@ -28,6 +28,7 @@ from customer_registry.db.request import CustomerStore
 from customer_registry.errors import BusinessError, Conflict, InvalidParameter, RequestInvalid
 
 RETENTION = timedelta(hours=24)
+_READS = frozenset({"GET", "HEAD"})
 _KEY_PATTERN = "^[ -~]{1,255}$"
 _REPLAYED_HEADERS = ("content-type", "etag")
 _k = idempotency_keys.c
@@ -207,6 +208,8 @@ class IdempotentRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        if self.methods and self.methods <= _READS:
+            return handler  # reads are never claimed: no wrapper on their path
 
         async def idempotent(request: Request) -> Response:
             try:

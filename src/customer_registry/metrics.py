@@ -7,6 +7,7 @@ the files of all of them.
 """
 
 import os
+from dataclasses import dataclass
 
 from fastapi import APIRouter, Request, Response
 from prometheus_client import (
@@ -36,9 +37,21 @@ _WRITES: dict[tuple[str, str], tuple[str, frozenset[int]]] = {
 _BUCKETS = (0.001, 0.0025, *Histogram.DEFAULT_BUCKETS)
 
 
+_MAX_CHILDREN = 1000
+UNMATCHED = "unmatched"
+
+
+@dataclass(frozen=True, slots=True)
+class _Children:
+    requests: Counter
+    duration: Histogram
+    written: Counter | None
+
+
 class Metrics:
     def __init__(self, database: Database) -> None:
         self.database = database
+        self._children: dict[tuple[str, str, int], _Children] = {}
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "http_requests_total",
@@ -68,12 +81,27 @@ class Metrics:
 
     def observe(self, *, route: str, method: str, status: int, seconds: float) -> None:
         """Count one answered request; cheap enough for every request."""
-        self.requests.labels(route, method, str(status)).inc()
-        self.duration.labels(route, method).observe(seconds)
-        write = _WRITES.get((method, route))
-        if write is not None and status in write[1]:
-            self.written.labels(write[0]).inc()
+        key = (route, method, status)
+        children = self._children.get(key) or self._bind(key)
+        children.requests.inc()
+        children.duration.observe(seconds)
+        if children.written is not None:
+            children.written.inc()
         self.observe_pool()
+
+    def _bind(self, key: tuple[str, str, int]) -> _Children:
+        """The label children of one route, method and status: looking them up costs more
+        than counting. Remembered for the known routes only, so the memory stays bounded."""
+        route, method, status = key
+        write = _WRITES.get((method, route))
+        children = _Children(
+            self.requests.labels(route, method, str(status)),
+            self.duration.labels(route, method),
+            self.written.labels(write[0]) if write is not None and status in write[1] else None,
+        )
+        if route != UNMATCHED and len(self._children) < _MAX_CHILDREN:
+            self._children[key] = children
+        return children
 
     def observe_pool(self) -> None:
         self.checked_out.set(self.database.in_use)

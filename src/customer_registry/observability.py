@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from customer_registry.metrics import Metrics
+from customer_registry.metrics import UNMATCHED, Metrics
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _HEADER_KEY = b"x-request-id"
@@ -22,7 +22,6 @@ _VALID_REQUEST_ID = re.compile(rb"[ -~]{1,128}")
 _CLIENT_ID = re.compile(r"[0-9]{1,18}")
 # Probes and scrapes arrive every few seconds; at info they would drown the real traffic.
 _QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
-UNMATCHED = "unmatched"
 
 
 def _request_id(scope: Scope) -> str:
