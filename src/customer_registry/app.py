@@ -26,9 +26,11 @@ from customer_registry.errors import (
     render,
 )
 from customer_registry.external_tokens import ExternalIssuer
+from customer_registry.horizon.plain import plain_routes as horizon_plain
 from customer_registry.horizon.router import router as horizon_router
 from customer_registry.observability import RequestObservability, echo_request_id
 from customer_registry.registry.router import router as registry_router
+from customer_registry.subscriptions.plain import plain_routes as subscriptions_plain
 from customer_registry.subscriptions.router import router as subscriptions_router
 from customer_registry.vault import Vault
 
@@ -180,5 +182,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.api_routes = [
         r for router in routers for r in router.routes if isinstance(r, APIRoute)
     ]
+    # First: the router tries its routes in order, and these are the most frequent requests.
+    api_routes = app.state.api_routes
+    app.router.routes[:0] = [*horizon_plain(api_routes), *subscriptions_plain(api_routes)]
     openapi.install(app)
     return app

@@ -200,8 +200,15 @@ async def horizon_claim(
     client_id: Annotated[int, Path(alias="clientId", ge=1, le=MAX_CLIENT_ID)],
 ) -> Claim:
     """The bearer token's claim on the path's client; whoever takes it checks the coverage."""
+    return await bearer_claim(request, store.conn, authorization, client_id)
+
+
+async def bearer_claim(
+    request: Request, conn: Tx, authorization: str | None, client_id: int
+) -> Claim:
+    """The claim of the ``Authorization`` header's bearer token on ``client_id``."""
     token = _bearer_token(authorization)
-    credential_id, issued_at = await _token_identity(request, store.conn, token)
+    credential_id, issued_at = await _token_identity(request, conn, token)
     return Claim(client_id, credential_id, issued_at)
 
 

@@ -35,7 +35,8 @@ CustomerNumber = Annotated[
     Path(alias="customerNumber", min_length=1, max_length=100, examples=["customer-person-1"]),
 ]
 
-_VALID_NUMBER = TypeAdapter(CustomerNumber)
+VALID_NUMBER = TypeAdapter(CustomerNumber)
+CUSTOMER_PATH = "/customer/v1/clients/{clientId}/customers/{customerNumber}"
 
 
 async def _covered_customer(
@@ -46,7 +47,7 @@ async def _covered_customer(
     A dependency, so that a 401 or 403 comes before the path's own validation, as on every
     route; a number that validation will refuse is not looked up.
     """
-    number = valid_or_none(_VALID_NUMBER, request.path_params["customerNumber"])
+    number = valid_or_none(VALID_NUMBER, request.path_params["customerNumber"])
     return await service.read_as(store, caller, number)
 
 
@@ -65,9 +66,14 @@ def _base_url(request: Request) -> str:
     return (public_url or str(request.base_url)).rstrip("/")
 
 
-def _representation(request: Request, customer: Customer, status: int = 200) -> JSONResponse:
+def representation(request: Request, customer: Customer, status: int = 200) -> JSONResponse:
     body = schemas.from_customer(customer, _base_url(request))
     return JSONResponse(body, status_code=status, headers={"ETag": etag(customer.version)})
+
+
+def head_of(full: Response) -> Response:
+    """The answer to HEAD: the GET's headers, no body."""
+    return Response(headers=dict(full.headers))
 
 
 @router.post(
@@ -117,7 +123,7 @@ async def put_customer(
     write = schemas.to_customer(body, caller.client_id, customer_number)
     condition = write_condition(if_match, if_none_match)
     customer = await service.upsert(store, write, caller.audit(request, DIALECT), condition)
-    return _representation(request, customer)
+    return representation(request, customer)
 
 
 @router.get(
@@ -139,7 +145,7 @@ async def get_customer(
     customer = service.found(stored, caller.client_id, customer_number)
     if not_modified(if_none_match, customer.version):
         return unchanged(customer.version)
-    return _representation(request, customer)
+    return representation(request, customer)
 
 
 @router.head(
@@ -154,8 +160,7 @@ async def check_customer(
 ) -> Response:
     """Check that the customer exists; the headers are those of the GET."""
     customer = service.found(stored, caller.client_id, customer_number)
-    full = _representation(request, customer)
-    return Response(headers=dict(full.headers))
+    return head_of(representation(request, customer))
 
 
 @router.post(
@@ -185,4 +190,4 @@ async def lookup_customer(
         customer_number=body.customerNumber,
         individual_risk_score=body.individualRiskScore,
     )
-    return _representation(request, customer, 201 if created else 200)
+    return representation(request, customer, 201 if created else 200)

@@ -17,21 +17,23 @@ from customer_registry.errors import JsonBody, valid_or_none
 from customer_registry.idempotency import IdempotentRoute, SubscriptionsIdempotency
 from customer_registry.subscriptions import responses, schemas
 
+CUSTOMERS_PATH = "/subscriptions/v1/customers"
 router = APIRouter(
     route_class=IdempotentRoute,
-    prefix="/subscriptions/v1/customers",
+    prefix=CUSTOMERS_PATH,
     tags=["Subscriptions customers"],
 )
 DIALECT = "subscriptions"
+CUSTOMER_PATH = f"{CUSTOMERS_PATH}/{{customerNumber}}"
 
 CustomerNumber = Annotated[
     CleanText,
     Path(alias="customerNumber", min_length=1, max_length=100, examples=["c1631704458"]),
 ]
-_VALID_NUMBER = TypeAdapter(CustomerNumber)
+VALID_NUMBER = TypeAdapter(CustomerNumber)
 
 
-def _answer(body: dict[str, Any], version: int) -> JSONResponse:
+def answer(body: dict[str, Any], version: int) -> JSONResponse:
     return JSONResponse(body, headers={"ETag": etag(version)})
 
 
@@ -47,7 +49,7 @@ async def create_customer(
     """Create the customer, or update it when the client already has that customer number."""
     write = schemas.to_customer(body, caller.client_id)
     customer = await service.upsert(store, write, caller.audit(request, DIALECT))
-    return _answer(schemas.sign_up(customer), customer.version)
+    return answer(schemas.sign_up(customer), customer.version)
 
 
 @router.put(
@@ -69,7 +71,7 @@ async def update_customer(
     write = schemas.to_customer(body, caller.client_id, path_number=customer_number)
     condition = write_condition(if_match, None)
     customer = await service.update(store, write, caller.audit(request, DIALECT), condition)
-    return _answer(schemas.sign_up(customer), customer.version)
+    return answer(schemas.sign_up(customer), customer.version)
 
 
 async def _keyed_customer(
@@ -80,7 +82,7 @@ async def _keyed_customer(
     A dependency, so that a refused key comes before the path's own validation, as on every
     route; a number that validation will refuse is not looked up.
     """
-    number = valid_or_none(_VALID_NUMBER, request.path_params["customerNumber"])
+    number = valid_or_none(VALID_NUMBER, request.path_params["customerNumber"])
     return await service.read_by_key(store, key, number)
 
 
@@ -95,4 +97,4 @@ async def get_customer(
     customer = service.found(stored, holder.client_id, customer_number)
     if not_modified(if_none_match, customer.version):
         return unchanged(customer.version)
-    return _answer(schemas.from_customer(customer), customer.version)
+    return answer(schemas.from_customer(customer), customer.version)
