@@ -38,7 +38,7 @@ def vault() -> Any:
 
 
 def store(conn: Any) -> Any:
-    """What ``repository.search`` takes: the connection, or a Store around it."""
+    """What ``search_repository.search`` takes: the connection, or a Store around it."""
     return _STORE(conn, vault()) if SEALED else conn
 
 

@@ -1,4 +1,4 @@
-"""Server-side time of the search SQL: the statements ``repository.search`` issues, explained.
+"""Server-side time of the search SQL: the statements the search repository issues, explained.
 
 The statements are captured from the repository itself (a recording transaction), so the plans
 are those of the real queries with their real parameters, not of a hand-written copy.
@@ -17,7 +17,7 @@ from typing import Any
 from bench import compat
 from bench.seed import Sample, customer_number
 from customer_registry.config import Settings
-from customer_registry.customers import repository
+from customer_registry.customers import search_repository
 from customer_registry.customers.model import SearchQuery
 from customer_registry.db import open_database
 from customer_registry.db.statements import compiled
@@ -76,7 +76,7 @@ class _Recording:
 async def _statements(database: Any, client_id: int, query: SearchQuery) -> list[Any]:
     async with database.reading() as tx:
         recording = _Recording(tx)
-        await repository.search(compat.store(recording), client_id, query)
+        await search_repository.search(compat.store(recording), client_id, query)
     return recording.seen
 
 

@@ -31,7 +31,7 @@ from customer_registry.coverage import (
     key_params,
 )
 from customer_registry.credentials import digest
-from customer_registry.customers.model import Audit
+from customer_registry.customers.model import Audit, Locked
 from customer_registry.db import Sql, Tx, credentials, signing_keys
 from customer_registry.db.request import CustomerStore
 from customer_registry.errors import NotAuthenticated
@@ -187,6 +187,8 @@ class Principal:
 
     client_id: int
     credential_id: str
+    # For a write to one customer: that customer, read and locked with the coverage.
+    locked: Locked | None = None
 
     def audit(self, request: Request, dialect: str) -> Audit:
         # Set by the observability middleware: the caller's X-Request-ID or a generated one.

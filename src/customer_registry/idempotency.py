@@ -165,7 +165,7 @@ IdempotencyKeyHeader = Annotated[
 ]
 
 
-def _guard(
+def guard(
     authenticate: Callable[..., Coroutine[Any, Any, Principal]], *, request_id_counts: bool
 ) -> Callable[..., Coroutine[Any, Any, None]]:
     async def guard(
@@ -187,9 +187,9 @@ def _guard(
 
 
 # Handler parameters, placed after authentication: the key belongs to the caller's credential.
-HorizonIdempotency = Annotated[None, Depends(_guard(horizon_client, request_id_counts=False))]
+HorizonIdempotency = Annotated[None, Depends(guard(horizon_client, request_id_counts=False))]
 SubscriptionsIdempotency = Annotated[
-    None, Depends(_guard(subscription_client, request_id_counts=True))
+    None, Depends(guard(subscription_client, request_id_counts=True))
 ]
 
 

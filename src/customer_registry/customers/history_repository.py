@@ -4,12 +4,12 @@ import json
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import and_, insert, select
+from sqlalchemy import and_, select
 
 from customer_registry.customers import copy_writes
 from customer_registry.customers.model import SEALED_FIELDS, Audit, FieldChange, HistoryEntry
-from customer_registry.customers.repository import context
-from customer_registry.db import Sql, Store, customer_history
+from customer_registry.customers.repository import HISTORY_INSERT, context
+from customer_registry.db import Store, customer_history
 
 _h = customer_history.c
 
@@ -28,7 +28,8 @@ def _sealed_change(store: Store, entry: HistoryEntry, change: FieldChange) -> di
     return {"field": change.field, "old": seal(change.old), "new": seal(change.new)}
 
 
-def _values(store: Store, entry: HistoryEntry) -> dict[str, Any]:
+def row(store: Store, entry: HistoryEntry) -> dict[str, Any]:
+    """The entry's column values, its personal data sealed."""
     changes = [_sealed_change(store, entry, change) for change in entry.changes]
     return {
         "client_id": entry.client_id,
@@ -42,21 +43,14 @@ def _values(store: Store, entry: HistoryEntry) -> dict[str, Any]:
     }
 
 
-_INSERT = Sql(insert(customer_history))
-
-
-async def add(store: Store, entry: HistoryEntry) -> None:
-    await store.conn.execute(_INSERT, _values(store, entry))
-
-
 async def add_many(store: Store, entries: list[HistoryEntry]) -> None:
-    rows = [_values(store, entry) for entry in entries]
+    rows = [row(store, entry) for entry in entries]
     if not rows:
         return
     if store.conn.dialect == "postgresql":
         await copy_writes.copy_rows(store.conn, customer_history, rows)
     else:
-        await store.conn.executemany(_INSERT, rows)
+        await store.conn.executemany(HISTORY_INSERT, rows)
 
 
 def _history_entry(store: Store, row: Any) -> HistoryEntry:

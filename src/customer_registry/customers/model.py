@@ -119,6 +119,13 @@ SEALED_FIELDS = frozenset({"ssn", "organization_number", "tax_identification_num
 
 
 @dataclass(frozen=True, slots=True)
+class Locked:
+    """A customer read and locked before its write (None: no such customer yet)."""
+
+    customer: "Customer | None"
+
+
+@dataclass(frozen=True, slots=True)
 class Audit:
     """Who makes a write, for the history."""
 

@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import ColumnElement, and_, false, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 
 from customer_registry.coverage import (
@@ -33,9 +33,8 @@ from customer_registry.customers.model import (
     SEALED_FIELDS,
     STORE_FIELDS,
     Customer,
-    SearchQuery,
 )
-from customer_registry.db import Sql, Store, customer_counts, customers
+from customer_registry.db import Sql, Store, customer_history, customers
 
 _c = customers.c
 _COLUMNS = tuple(_c[name] for name in CUSTOMER_FIELDS)
@@ -99,14 +98,43 @@ _COVERED_BY_NUMBER = Sql(
     .select_from(CREDENTIAL.outerjoin(customers, _OF_COVERED_CLIENT))
     .where(WHERE_CREDENTIAL)
 )
+# The customer locked until the transaction ends, read with the coverage (PostgreSQL cannot
+# lock the nullable side of an outer join, but can lock inside a lateral subquery).
+_LOCKED = select(*_COLUMNS).where(_OF_COVERED_CLIENT).with_for_update().lateral("locked")
+_LOCK_COVERED = Sql(
+    select(*COVERAGE_COLUMNS, *_LOCKED.c)
+    .select_from(CREDENTIAL.outerjoin(_LOCKED, true()))
+    .where(WHERE_CREDENTIAL),
+    # SQLite has neither; the writer's transaction holds the whole database.
+    _COVERED_BY_NUMBER.statement("sqlite"),
+)
 _KEYED_BY_NUMBER = Sql(
     select(*KEY_COLUMNS, *_COLUMNS)
     .select_from(KEY_CLIENTS.outerjoin(customers, _OF_COVERED_CLIENT))
     .where(WHERE_SUBSCRIPTION_KEY)
 )
+_INSERT_PG = postgresql.insert(customers).on_conflict_do_nothing().returning(*_COLUMNS)
 _INSERT_NEW = Sql(
-    postgresql.insert(customers).on_conflict_do_nothing().returning(*_COLUMNS),
-    sqlite.insert(customers).on_conflict_do_nothing().returning(*_COLUMNS),
+    _INSERT_PG, sqlite.insert(customers).on_conflict_do_nothing().returning(*_COLUMNS)
+)
+HISTORY_INSERT = Sql(sa.insert(customer_history))
+_LOG_VALUES = {
+    name: sa.bindparam(f"log_{name}", type_=column.type)
+    for name, column in customer_history.c.items()
+}
+
+
+def _logging(change: Any) -> Sql:
+    """``change`` (an INSERT or UPDATE returning the customer) with its history row written
+    by the same statement, if it wrote a row: one round trip instead of two (PostgreSQL)."""
+    changed = change.cte("changed")
+    rows = select(*_LOG_VALUES.values()).where(sa.exists(select(changed.c.client_id)))
+    log = sa.insert(customer_history).from_select(list(_LOG_VALUES), rows).cte("logged")
+    return Sql(select(changed).add_cte(log))
+
+
+_INSERT_LOGGED = _logging(
+    postgresql.insert(customers).on_conflict_do_nothing().returning(*_COLUMNS)
 )
 
 
@@ -122,12 +150,12 @@ async def lock(store: Store, client_id: int, customer_number: str) -> Customer |
 
 
 async def get_covered(
-    store: Store, claim: Claim, customer_number: str | None
+    store: Store, claim: Claim, customer_number: str | None, *, lock: bool = False
 ) -> tuple[Any, Customer | None]:
     """What the claim's credential covers and, only if it covers the client, the customer
-    (None as the number: the coverage alone)."""
+    (None as the number: the coverage alone), ``lock``-ed until the transaction ends."""
     params = {**claim.params(), "customer_number": customer_number}
-    row = await store.conn.fetchrow(_COVERED_BY_NUMBER, params)
+    row = await store.conn.fetchrow(_LOCK_COVERED if lock else _COVERED_BY_NUMBER, params)
     if row is None or row["customer_number"] is None:
         return row, None
     return row, _customer(store, row)
@@ -146,10 +174,24 @@ async def get_keyed(
     return rows, _customer(store, rows[0])
 
 
-async def insert_new(store: Store, customer: Customer) -> Customer | None:
-    """Insert the customer; None when its number or a generated id is taken already."""
+async def _logged(
+    store: Store, plain: Sql, logged: Sql, params: dict[str, Any], history: dict[str, Any]
+) -> Customer | None:
+    """Run ``plain``; if it wrote the customer, add ``history`` (a history row's values)."""
+    if store.conn.dialect == "postgresql":
+        log = {f"log_{name}": value for name, value in history.items()}
+        return await _one(store, logged, params | log)
+    written = await _one(store, plain, params)
+    if written is not None:
+        await store.conn.execute(HISTORY_INSERT, history)
+    return written
+
+
+async def insert_new(store: Store, customer: Customer, history: dict[str, Any]) -> Customer | None:
+    """Insert the customer and its history row; None when its number or a generated id is
+    taken already (then nothing is written)."""
     values = _row(store, customer, CUSTOMER_FIELDS)
-    return await _one(store, _INSERT_NEW, values)
+    return await _logged(store, _INSERT_NEW, _INSERT_LOGGED, values, history)
 
 
 # An UPDATE's row, by bind parameters named apart from the columns it sets.
@@ -170,6 +212,12 @@ def update_of(columns: frozenset[str], *, returning: bool = True) -> Sql:
     values: dict[str, Any] = {name: sa.bindparam(f"new_{name}") for name in sorted(columns)}
     stmt = sa.update(customers).where(WHERE_KEY).values(values)
     return Sql(stmt.returning(*_COLUMNS) if returning else stmt)
+
+
+@lru_cache(maxsize=512)
+def _logged_update_of(columns: frozenset[str]) -> Sql:
+    values: dict[str, Any] = {name: sa.bindparam(f"new_{name}") for name in sorted(columns)}
+    return _logging(sa.update(customers).where(WHERE_KEY).values(values).returning(*_COLUMNS))
 
 
 def update_params(store: Store, customer: Customer, fields: Collection[str]) -> dict[str, Any]:
@@ -197,113 +245,16 @@ def _written(store: Store, fields: Collection[str]) -> set[str]:
     return changed
 
 
-async def update(store: Store, customer: Customer, fields: Collection[str]) -> Customer:
-    """Write ``fields`` of ``customer`` with its new version and update time."""
-    written = _written(store, fields)
-    params = update_params(store, customer, written)
-    updated = await _one(store, update_of(set_columns(params)), params)
+async def update(
+    store: Store, customer: Customer, fields: Collection[str], history: dict[str, Any]
+) -> Customer:
+    """Write ``fields`` of ``customer`` with its new version and update time, and its
+    history row."""
+    params = update_params(store, customer, _written(store, fields))
+    columns = set_columns(params)
+    updated = await _logged(store, update_of(columns), _logged_update_of(columns), params, history)
     assert updated is not None, "update() is only called on a locked, existing customer"
     return updated
-
-
-# Search: one statement shape per kind of match, its values bound (compiled once each).
-_NAME_RANGES = or_(
-    *(and_(column >= sa.bindparam("key"), column < sa.bindparam("upper")) for column in _NAME_KEYS)
-)
-_MATCHES: dict[str, ColumnElement[bool]] = {
-    "all": true(),
-    "none": false(),
-    "name": _NAME_RANGES,
-    "customerNumber": _c.customer_number == sa.bindparam("value"),
-    "ssn": _c.ssn_index == sa.bindparam("value"),
-    "organizationNumber": _c.organization_number_index == sa.bindparam("value"),
-}
-
-
-def _match(store: Store, client_id: int, column: str, value: str) -> tuple[str, dict[str, Any]]:
-    """The kind of match a search column and value make, and its parameters."""
-    if column == "clientId":
-        return ("all" if value.strip() == str(client_id) else "none"), {}
-    if column == "name":
-        key = rules.name_key(value)
-        # A range instead of LIKE: both databases answer it from a plain B-tree index.
-        return ("none", {}) if key is None else ("name", {"key": key, "upper": key + "\U0010ffff"})
-    if column == "customerNumber":
-        return column, {"value": value}
-    return column, {"value": store.vault.blind_index(value)}
-
-
-_SORT_KEYS: dict[str, ColumnElement[Any]] = {
-    "clientId": _c.client_id,
-    "customerNumber": _c.customer_number,
-    "name": func.coalesce(_c.full_name_key, _c.company_name_key),
-    # Encrypted values have no order; the blind index gives a stable, arbitrary one.
-    "ssn": _c.ssn_index,
-    "organizationNumber": _c.organization_number_index,
-}
-
-
-_NOT_NULL_SORTS = frozenset({"clientId", "customerNumber"})
-
-
-_COUNTED = Sql(
-    select(func.coalesce(func.sum(customer_counts.c.customers), 0)).where(
-        customer_counts.c.client_id == sa.bindparam("client_id")
-    )
-)
-
-
-async def count(store: Store, client_id: int) -> int:
-    """How many customers the client has, from the counts the triggers keep (migration 0004):
-    counting every index entry of a client grows with the client."""
-    return int(await store.conn.fetchval(_COUNTED, {"client_id": client_id}))
-
-
-def _order(sort: str, order: str) -> list[ColumnElement[Any]]:
-    direction = "asc" if order == "asc" else "desc"
-    sort_key = getattr(_SORT_KEYS[sort], direction)()
-    # NULLS LAST on a NOT NULL key would stop PostgreSQL walking the primary key backwards.
-    if sort not in _NOT_NULL_SORTS:
-        sort_key = sort_key.nulls_last()
-    return [sort_key, getattr(_c.customer_number, direction)()]
-
-
-def _page(where: ColumnElement[bool], sort: str, order: str) -> Any:
-    """The page's rows, found by their keys first: skipping ``offset`` rows then reads index
-    entries only, and just the page's rows are fetched whole."""
-    ordering = _order(sort, order)
-    keys = (
-        select(_c.client_id, _c.customer_number)
-        .where(where)
-        .order_by(*ordering)
-        .limit(sa.bindparam("limit"))
-        .offset(sa.bindparam("offset"))
-        .subquery()
-    )
-    on = and_(_c.client_id == keys.c.client_id, _c.customer_number == keys.c.customer_number)
-    return select(*_COLUMNS).select_from(customers.join(keys, on)).order_by(*ordering)
-
-
-@lru_cache(maxsize=128)
-def _search_statements(match: str, sort: str, order: str) -> tuple[Sql, Sql]:
-    """The count and the page of one kind of search, built once."""
-    where = and_(_c.client_id == sa.bindparam("client_id"), _MATCHES[match])
-    return Sql(select(func.count()).where(where)), Sql(_page(where, sort, order))
-
-
-async def search(store: Store, client_id: int, query: SearchQuery) -> tuple[list[Customer], int]:
-    match, params = _match(store, client_id, query.column, query.value)
-    counted, page = _search_statements(match, query.sort, query.order)
-    params["client_id"] = client_id
-    if match == "all":
-        total = await count(store, client_id)
-    else:
-        total = int(await store.conn.fetchval(counted, params))
-    offset = (query.page - 1) * query.per_page
-    if offset >= total:
-        return [], total
-    rows = await store.conn.fetch(page, {**params, "limit": query.per_page, "offset": offset})
-    return [_customer(store, row) for row in rows], total
 
 
 def _first_of(match: ColumnElement[bool]) -> Sql:

@@ -18,6 +18,7 @@ from customer_registry.customers import (
     history_repository,
     repository,
     rules,
+    search_repository,
 )
 from customer_registry.customers.errors import (
     CustomerChanged,
@@ -35,6 +36,7 @@ from customer_registry.customers.model import (
     CustomerWrite,
     FieldChange,
     HistoryEntry,
+    Locked,
     LookupKey,
     SearchQuery,
     SearchResult,
@@ -60,9 +62,8 @@ async def _create(store: Store, customer: Customer, audit: Audit) -> Customer | 
     """Insert the customer with new ids; None when its number is taken meanwhile."""
     for _ in range(_ATTEMPTS):
         new, entry = changes.creation(customer, audit, datetime.now(UTC))
-        created = await repository.insert_new(store, new)
+        created = await repository.insert_new(store, new, history_repository.row(store, entry))
         if created is not None:
-            await history_repository.add(store, entry)
             return created
         if await repository.lock(store, customer.client_id, customer.customer_number):
             return None
@@ -78,18 +79,25 @@ async def _apply(
     if planned is None:
         return old, "unchanged"
     new, entry = planned
-    updated = await repository.update(store, new, [change.field for change in entry.changes])
-    await history_repository.add(store, entry)
+    fields = [change.field for change in entry.changes]
+    updated = await repository.update(store, new, fields, history_repository.row(store, entry))
     return updated, "updated"
 
 
 async def _save(
-    store: Store, write: CustomerWrite, audit: Audit, condition: Condition, *, may_create: bool
+    store: Store,
+    write: CustomerWrite,
+    audit: Audit,
+    condition: Condition,
+    *,
+    may_create: bool,
+    locked: Locked | None = None,
 ) -> tuple[Customer, WriteOutcome]:
     customer = write.customer
     key = (customer.client_id, customer.customer_number)
     for _ in range(_ATTEMPTS):
-        old = await repository.lock(store, *key)
+        old = locked.customer if locked else await repository.lock(store, *key)
+        locked = None  # a second attempt reads again
         if old is None and (condition.needs_existing or not may_create):
             raise CustomerChanged(*key) if condition.needs_existing else CustomerNotFound(*key)
         if old is None:
@@ -106,10 +114,16 @@ async def _save(
 
 
 async def upsert(
-    store: Store, write: CustomerWrite, audit: Audit, condition: Condition = UNCONDITIONAL
+    store: Store,
+    write: CustomerWrite,
+    audit: Audit,
+    condition: Condition = UNCONDITIONAL,
+    locked: Locked | None = None,
 ) -> Customer:
-    """Create the customer, or replace the fields the write owns."""
-    return (await _save(store, write, audit, condition, may_create=True))[0]
+    """Create the customer, or replace the fields the write owns (``locked``: the stored
+    customer, read and locked already in this transaction)."""
+    saved = await _save(store, write, audit, condition, may_create=True, locked=locked)
+    return saved[0]
 
 
 async def update(
@@ -184,6 +198,13 @@ async def read_as(store: Store, claim: Claim, customer_number: str | None) -> Cu
     return customer
 
 
+async def lock_as(store: Store, claim: Claim, customer_number: str) -> Locked:
+    """``read_as`` for a write: the customer locked until the transaction ends."""
+    coverage, customer = await repository.get_covered(store, claim, customer_number, lock=True)
+    claim.require(coverage)
+    return Locked(customer)
+
+
 async def read_by_key(
     store: Store, key: str | None, customer_number: str | None
 ) -> tuple[KeyHolder, Customer | None]:
@@ -205,11 +226,11 @@ def export(store: Store, client_id: int, *, batch: int = 1000) -> AsyncIterator[
 
 
 async def count(store: Store, client_id: int) -> int:
-    return await repository.count(store, client_id)
+    return await search_repository.count(store, client_id)
 
 
 async def search(store: Store, client_id: int, query: SearchQuery) -> SearchResult:
-    items, total = await repository.search(store, client_id, query)
+    items, total = await search_repository.search(store, client_id, query)
     return SearchResult(items=items, total=total)
 
 

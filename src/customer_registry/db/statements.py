@@ -61,6 +61,10 @@ class Sql:
         }
         self._compiled: dict[str, Compiled] = {}
 
+    def statement(self, dialect: str) -> ClauseElement:
+        """The statement this one runs on ``dialect``."""
+        return self._statements[dialect]
+
     def compiled(self, dialect: str) -> Compiled:
         found = self._compiled.get(dialect)
         if found is None:
