@@ -6,17 +6,23 @@ from dataclasses import asdict
 from pathlib import Path
 
 from bench import sampling, stage, targets, wrk
-from bench.measure import Runner
+from bench.measure import Runner, say
 from bench.report import RESULTS, Measurement, Report
 from bench.scenarios import SCENARIOS, Context, Scenario
 
 HALF_LOAD_SCENARIOS = ("horizon GET", "horizon PUT update")
 PROFILED = ("horizon GET", "horizon PUT update")
+# The reference servers (bench/reference_app.py) and the scenario whose requests they replay.
+REFERENCES = {targets.R_GET: "horizon GET", targets.R_PUT: "horizon PUT update"}
+
+
+def _chosen(args: argparse.Namespace, name: str) -> bool:
+    parts = [p.strip().lower() for p in args.only.split(",") if p.strip()]
+    return not parts or any(p in name.lower() for p in parts)
 
 
 def _selected(args: argparse.Namespace) -> list[Scenario]:
-    parts = [p.strip().lower() for p in args.only.split(",") if p.strip()]
-    return [s for s in SCENARIOS if not parts or any(p in s.name.lower() for p in parts)]
+    return [s for s in SCENARIOS if _chosen(args, s.name)]
 
 
 def _ratio(measured: Measurement, report: Report, hello: dict[int, Measurement]) -> None:
@@ -50,6 +56,49 @@ def scenarios(
             _ratio(measured, report, hello)
             report.measurements.append(measured)
     return pools
+
+
+def references(
+    args: argparse.Namespace,
+    url: str,
+    database: str | None,
+    work: Path,
+    ctx: Context,
+    pools: dict[str, Path],
+    report: Report,
+    hello: dict[int, Measurement],
+) -> None:
+    """R-GET and R-PUT at each concurrency, replaying the service's own GET and PUT update
+    pools with tokens the reference accepts.
+
+    They run after the service's scenarios (the service idles meanwhile), so those are
+    measured exactly as without them; the half-load, profile and as-shipped runs follow.
+    """
+    names = [name for name in REFERENCES if _chosen(args, name)]
+    if not names:
+        return
+    if database is None:
+        say(f"bench: the references ({', '.join(names)}) run on PostgreSQL only; skipped")
+        return
+    say(f"bench: reference servers {', '.join(names)}")
+    scenarios = {s.name: s for s in SCENARIOS}
+    with stage.reference(args, url, work, shim=not args.as_shipped) as server:
+        server.wait_ready("/healthz")
+        runner = Runner(server, database, args.seconds, args.threads, work, args.retries)
+        for index, name in enumerate(names):
+            source = pools.get(REFERENCES[name])
+            if source is None:  # --only R-GET: the service's pool, built but not run
+                requests = scenarios[REFERENCES[name]].build(ctx)
+                source = wrk.write_pool(work / f"{name}.service.pool", requests)
+            pool = stage.reference_pool(source, work / f"{name}.pool")
+            runner.check(name, pool)
+            if index == 0:  # the workers' asyncpg pools fill up outside the measurement
+                runner.warm_up(pool, args.levels[-1])
+            for concurrency in args.levels:
+                measured = runner.measure(name, pool, concurrency)
+                measured.ratio_hello = measured.rps / hello[concurrency].rps
+                measured.note = "reference"
+                report.measurements.append(measured)
 
 
 def half_load(runner: Runner, pools: dict[str, Path], report: Report, low: int) -> None:

@@ -114,6 +114,7 @@ def _measure_all(
     runner = Runner(server, database, args.seconds, args.threads, work, args.retries)
     say("bench: scenarios")
     pools = phases.scenarios(runner, ctx, args, report, hello)
+    phases.references(args, url, database, work, ctx, pools, report, hello)
     phases.half_load(runner, pools, report, args.levels[0])
     if not args.no_profile:
         phases.profiles(runner, pools, report, args.levels[-1])

@@ -3,10 +3,11 @@
 import argparse
 import os
 import random
+import re
 import sys
 from pathlib import Path
 
-from bench import servers, wrk
+from bench import reference_app, servers, wrk
 from bench.measure import Runner
 from bench.report import Measurement
 from bench.scenarios import Client, Context
@@ -31,6 +32,38 @@ def server(command: list[str], url: str, work: Path, name: str, *, shim: bool) -
 def registry(args: argparse.Namespace, url: str, work: Path, *, shim: bool) -> Server:
     command = ["customer-registry", "serve", "--workers", str(args.workers), "--port"]
     return server(command, url, work, "registry" if shim else "registry-as-shipped", shim=shim)
+
+
+def reference(args: argparse.Namespace, url: str, work: Path, *, shim: bool) -> Server:
+    """R-GET and R-PUT (bench/reference_app.py), on the service's worker count."""
+    command = [sys.executable, "-m", "bench.reference_app", "--workers", str(args.workers)]
+    return server([*command, "--port"], url, work, "reference", shim=shim)
+
+
+_CLIENT_PATH = re.compile(r"^/customer/v1/clients/(\d+)/")
+_AUTHORIZATION = "Authorization: "
+
+
+def reference_pool(source: Path, destination: Path) -> Path:
+    """The service's request pool with each client's bearer token swapped for one the
+    reference accepts: the same customer numbers and bodies, in the same order."""
+    tokens: dict[str, str] = {}
+    lines = []
+    for line in source.read_text().split("\n")[:-1]:  # not splitlines: it splits at \x1e
+        method, path, headers, body = line.split("\t")
+        found = _CLIENT_PATH.match(path)
+        if found is None:
+            raise ValueError(f"not a Horizon customer path: {path}")
+        client = found[1]
+        if client not in tokens:
+            tokens[client] = reference_app.token(int(client))
+        swapped = [
+            f"{_AUTHORIZATION}Bearer {tokens[client]}" if h.startswith(_AUTHORIZATION) else h
+            for h in headers.split("\x1e")
+        ]
+        lines.append("\t".join((method, path, "\x1e".join(swapped), body)))
+    destination.write_text("".join(line + "\n" for line in lines))
+    return destination
 
 
 def hello(args: argparse.Namespace, url: str, work: Path, *, shim: bool) -> dict[int, Measurement]:

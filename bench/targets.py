@@ -7,6 +7,12 @@ from bench.report import EXACT_SEARCHES, Measurement, Report
 
 Row = tuple[str, str, str]
 HALF_LOAD = "@ ~half max"
+# The reference servers (bench/reference_app.py): the service's scenario each one mirrors.
+R_GET, R_PUT = "R-GET", "R-PUT"
+_REFERENCED = (
+    (R_GET, "horizon GET", "Horizon GET"),
+    (R_PUT, "horizon PUT update", "Horizon PUT update"),
+)
 
 
 def _verdict(ok: bool) -> str:
@@ -41,6 +47,31 @@ def _put_vs_raw(report: Report) -> list[Row]:
                     f"PUT update ≥ 0.50 x raw asyncpg upsert (c={m.concurrency})",
                     f"{ratio:.2f} ({m.rps:,.0f} vs {raw:,.0f}/s)",
                     _verdict(ratio >= 0.5),
+                )
+            )
+    return rows
+
+
+def _versus_references(report: Report) -> list[Row]:
+    """The service over the plain reference: below 1 the service is slower, or costs more."""
+    rows: list[Row] = []
+    for reference, scenario, label in _REFERENCED:
+        runs = [m for m in report.measurements if m.scenario == scenario]
+        if runs and report.meta["db"] != "postgres":
+            rows.append((f"{label} x {reference}", "not measured: PostgreSQL only", "no target"))
+        for m in runs:
+            ref = report.find(reference, m.concurrency)
+            if ref is None or not m.server_cpu_us:
+                continue
+            perturbed = " (perturbed)" if m.perturbed or ref.perturbed else ""
+            rows.append(
+                (
+                    f"{label} x {reference} (c={m.concurrency})",
+                    f"{m.rps / ref.rps:.2f} by req/s{perturbed} "
+                    f"({m.rps:,.0f} vs {ref.rps:,.0f} req/s); "
+                    f"{ref.server_cpu_us / m.server_cpu_us:.2f} by CPU per request "
+                    f"({m.server_cpu_us:,.0f} vs {ref.server_cpu_us:,.0f} µs, app + db)",
+                    "no target",
                 )
             )
     return rows
@@ -107,6 +138,7 @@ def judge(report: Report) -> list[Row]:
         lambda r: _ratio_rows(r, "horizon GET", 0.5, "GET"),
         lambda r: _ratio_rows(r, "horizon PUT update", 0.35, "PUT update"),
         _put_vs_raw,
+        _versus_references,
         _half_load,
         _search,
         _bulk,

@@ -8,12 +8,23 @@ bad paths and headers.
 """
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
+import orjson
 from fastapi.routing import APIRoute
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
+
+
+class FastJSONResponse(JSONResponse):
+    """JSONResponse's bytes (UTF-8, compact, non-ASCII as is) from orjson: a tenth of the
+    CPU of the standard library's encoder, which a page of 100 customers felt."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
 
 # The answer to a request, or None: the twin answers it.
 Answer = Callable[[Request], Awaitable[Response | None]]

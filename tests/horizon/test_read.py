@@ -11,6 +11,22 @@ async def test_get_returns_what_put_returned(horizon: httpx.AsyncClient, client_
     assert response.text == stored.text
 
 
+async def test_get_and_search_show_a_companys_organization_number(
+    horizon: httpx.AsyncClient, client_id: int
+) -> None:
+    # Reads decrypt only the sealed fields the representation shows: this one must be.
+    company = {"name": "Acme AS", "organizationNumber": "123456785"}
+    stored = await put(horizon, client_id, "c1", person(type="Company", company=company))
+    response = await horizon.get(customer_url(client_id, "c1"))
+    found = await horizon.post(
+        f"/customer/v1/clients/{client_id}/customers/search",
+        json={"searchColumn": "organizationNumber", "searchValue": "123456785"},
+    )
+
+    assert response.text == stored.text
+    assert found.json()["items"] == [stored.json()]
+
+
 async def test_get_unknown_customer_is_a_404_problem(
     horizon: httpx.AsyncClient, client_id: int
 ) -> None:

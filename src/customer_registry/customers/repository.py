@@ -72,11 +72,14 @@ def _row(store: Store, customer: Customer, fields: Collection[str]) -> dict[str,
     return {**row, **rules.derived_columns(customer, frozenset(fields))}
 
 
-def _customer(store: Store, row: Any) -> Customer:
+def _customer(store: Store, row: Any, shown: frozenset[str] = SEALED_FIELDS) -> Customer:
+    """The customer of ``row``; sealed fields not ``shown`` are left None, undecrypted (for a
+    representation that does not show them: decryption is most of a read's own CPU)."""
     values = {name: row[name] for name in CUSTOMER_FIELDS}
     client_id, number = values["client_id"], values["customer_number"]
     for name in SEALED_FIELDS:
-        values[name] = _unseal(store, client_id, number, name, values[name])
+        token = values[name] if name in shown else None
+        values[name] = _unseal(store, client_id, number, name, token)
     return Customer(**values)
 
 
@@ -150,7 +153,12 @@ async def lock(store: Store, client_id: int, customer_number: str) -> Customer |
 
 
 async def get_covered(
-    store: Store, claim: Claim, customer_number: str | None, *, lock: bool = False
+    store: Store,
+    claim: Claim,
+    customer_number: str | None,
+    *,
+    lock: bool = False,
+    shown: frozenset[str] = SEALED_FIELDS,
 ) -> tuple[Any, Customer | None]:
     """What the claim's credential covers and, only if it covers the client, the customer
     (None as the number: the coverage alone), ``lock``-ed until the transaction ends."""
@@ -158,7 +166,7 @@ async def get_covered(
     row = await store.conn.fetchrow(_LOCK_COVERED if lock else _COVERED_BY_NUMBER, params)
     if row is None or row["customer_number"] is None:
         return row, None
-    return row, _customer(store, row)
+    return row, _customer(store, row, shown)
 
 
 async def get_keyed(

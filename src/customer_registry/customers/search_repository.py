@@ -98,7 +98,9 @@ def _search_statements(match: str, sort: str, order: str) -> tuple[Sql, Sql]:
     return Sql(select(func.count()).where(where)), Sql(_page(where, sort, order))
 
 
-async def search(store: Store, client_id: int, query: SearchQuery) -> tuple[list[Customer], int]:
+async def search(
+    store: Store, client_id: int, query: SearchQuery, shown: frozenset[str]
+) -> tuple[list[Customer], int]:
     match, params = _match(store, client_id, query.column, query.value)
     counted, page = _search_statements(match, query.sort, query.order)
     params["client_id"] = client_id
@@ -110,4 +112,4 @@ async def search(store: Store, client_id: int, query: SearchQuery) -> tuple[list
     if offset >= total:
         return [], total
     rows = await store.conn.fetch(page, {**params, "limit": query.per_page, "offset": offset})
-    return [_customer(store, row) for row in rows], total
+    return [_customer(store, row, shown) for row in rows], total

@@ -190,10 +190,12 @@ def _kind(plan: tuple[Customer, HistoryEntry] | None) -> WriteOutcome:
     return "created" if plan[0].version == 1 else "updated"
 
 
-async def read_as(store: Store, claim: Claim, customer_number: str | None) -> Customer | None:
+async def read_as(
+    store: Store, claim: Claim, customer_number: str | None, shown: frozenset[str]
+) -> Customer | None:
     """The customer (None: not stored, or no number to look up), once the claim's coverage,
-    read in the same round trip, holds."""
-    coverage, customer = await repository.get_covered(store, claim, customer_number)
+    read in the same round trip, holds; of the sealed fields, only those ``shown``."""
+    coverage, customer = await repository.get_covered(store, claim, customer_number, shown=shown)
     claim.require(coverage)
     return customer
 
@@ -229,8 +231,11 @@ async def count(store: Store, client_id: int) -> int:
     return await search_repository.count(store, client_id)
 
 
-async def search(store: Store, client_id: int, query: SearchQuery) -> SearchResult:
-    items, total = await search_repository.search(store, client_id, query)
+async def search(
+    store: Store, client_id: int, query: SearchQuery, shown: frozenset[str]
+) -> SearchResult:
+    """A page of the client's customers; of the sealed fields, only those ``shown``."""
+    items, total = await search_repository.search(store, client_id, query, shown)
     return SearchResult(items=items, total=total)
 
 

@@ -12,6 +12,7 @@ from customer_registry import auth
 from customer_registry.conditional import not_modified, unchanged
 from customer_registry.customers import service
 from customer_registry.db import Database, Store
+from customer_registry.horizon import schemas
 from customer_registry.horizon.router import CUSTOMER_PATH, VALID_NUMBER, head_of, representation
 from customer_registry.plain_routes import plain_read
 
@@ -38,7 +39,8 @@ async def _answer(request: Request) -> Response | None:
     database: Database = request.app.state.database
     async with database.reading() as conn:
         claim = await auth.bearer_claim(request, conn, authorization, client_id)
-        stored = await service.read_as(Store(conn, request.app.state.vault), claim, given)
+        store = Store(conn, request.app.state.vault)
+        stored = await service.read_as(store, claim, given, schemas.SHOWN_SEALED)
     customer = service.found(stored, client_id, number)
     if request.method == "HEAD":
         return head_of(representation(request, customer))

@@ -17,11 +17,12 @@ from customer_registry.conditional import (
 from customer_registry.customers import service
 from customer_registry.customers.model import Customer, SearchQuery
 from customer_registry.customers.rules import CleanText
-from customer_registry.db.request import CustomerStore
+from customer_registry.db.request import CustomerStore, reads_only
 from customer_registry.errors import JsonBody, problem_responses, valid_or_none
 from customer_registry.horizon import responses, schemas
 from customer_registry.horizon.directory import person_directory
 from customer_registry.idempotency import HorizonIdempotency, IdempotentRoute, guard
+from customer_registry.plain_routes import FastJSONResponse
 
 router = APIRouter(
     route_class=IdempotentRoute,
@@ -48,7 +49,7 @@ async def _covered_customer(
     route; a number that validation will refuse is not looked up.
     """
     number = valid_or_none(VALID_NUMBER, request.path_params["customerNumber"])
-    return await service.read_as(store, caller, number)
+    return await service.read_as(store, caller, number, schemas.SHOWN_SEALED)
 
 
 CoveredCustomer = Annotated[Customer | None, Depends(_covered_customer)]
@@ -82,7 +83,8 @@ def _base_url(request: Request) -> str:
 
 def representation(request: Request, customer: Customer, status: int = 200) -> JSONResponse:
     body = schemas.from_customer(customer, _base_url(request))
-    return JSONResponse(body, status_code=status, headers={"ETag": etag(customer.version)})
+    headers = {"ETag": etag(customer.version)}
+    return FastJSONResponse(body, status_code=status, headers=headers)
 
 
 def head_of(full: Response) -> Response:
@@ -95,6 +97,7 @@ def head_of(full: Response) -> Response:
     response_model=responses.SearchOut,
     responses=problem_responses(400, 401, 403, 409, 413, 415, 422),
 )
+@reads_only
 async def search_customers(
     request: Request,
     store: CustomerStore,
@@ -108,10 +111,10 @@ async def search_customers(
     query = SearchQuery(
         body.searchColumn, body.searchValue, params.page, params.perPage, params.sort, params.order
     )
-    result = await service.search(store, caller.client_id, query)
+    result = await service.search(store, caller.client_id, query, schemas.SHOWN_SEALED)
     base_url = _base_url(request)
     items = [schemas.from_customer(customer, base_url) for customer in result.items]
-    return JSONResponse({"items": items, "total": result.total})
+    return FastJSONResponse({"items": items, "total": result.total})
 
 
 @router.put(

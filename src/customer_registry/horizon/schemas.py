@@ -195,6 +195,10 @@ def address(customer: Customer) -> dict[str, Any] | None:
     )
 
 
+# The only sealed field the representation shows: reads decrypt no other.
+SHOWN_SEALED = frozenset({"organization_number"})
+
+
 def from_customer(customer: Customer, base_url: str) -> dict[str, Any]:
     """The Horizon representation (spec A.4.2): documented order, absent members omitted."""
     members = {

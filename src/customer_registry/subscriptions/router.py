@@ -15,6 +15,7 @@ from customer_registry.customers.rules import CleanText
 from customer_registry.db.request import CustomerStore
 from customer_registry.errors import JsonBody, valid_or_none
 from customer_registry.idempotency import IdempotentRoute, SubscriptionsIdempotency
+from customer_registry.plain_routes import FastJSONResponse
 from customer_registry.subscriptions import responses, schemas
 
 CUSTOMERS_PATH = "/subscriptions/v1/customers"
@@ -34,7 +35,7 @@ VALID_NUMBER = TypeAdapter(CustomerNumber)
 
 
 def answer(body: dict[str, Any], version: int) -> JSONResponse:
-    return JSONResponse(body, headers={"ETag": etag(version)})
+    return FastJSONResponse(body, headers={"ETag": etag(version)})
 
 
 @router.post("", responses=responses.POST_RESPONSES, openapi_extra=responses.POST_REQUEST)
