@@ -3,9 +3,8 @@
 What a competent engineer would write for these two routes without the service's code: one
 FastAPI dependency that verifies the bearer JWT (PyJWT, HS256) on every request, an asyncpg
 pool made at startup, one primary-key select or one upsert plus a history row in one
-transaction, pydantic v2 for the body and json.dumps for the answer (orjson is not installed
-with the project). PostgreSQL only. It signs nothing: the bench mints the tokens with
-``token()`` and the fixed secret below.
+transaction, pydantic v2 for the body and orjson for the answer. PostgreSQL only. It signs
+nothing: the bench mints the tokens with ``token()`` and the fixed secret below.
 
 Two deliberate gaps against the service, so that the reference does not spoil the rows the
 service reads in the same database: ssn and organisation number are validated but not stored
@@ -28,6 +27,7 @@ from typing import Annotated, Any, Literal
 
 import asyncpg
 import jwt
+import orjson
 from fastapi import Depends, FastAPI, Header, HTTPException, Path, Request, Response
 from pydantic import BaseModel, Field
 
@@ -119,7 +119,7 @@ CustomerNumber = Annotated[str, Path(alias="customerNumber", min_length=1, max_l
 
 
 def _json(document: dict[str, Any], status: int = 200) -> Response:
-    return Response(json.dumps(document), status, media_type="application/json")
+    return Response(orjson.dumps(document), status, media_type="application/json")
 
 
 @app.get("/healthz")

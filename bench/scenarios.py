@@ -5,6 +5,7 @@ factory that filled the database, so updates write the kind of data that is stor
 """
 
 import copy
+import dataclasses
 import json
 import random
 from collections.abc import Callable
@@ -188,10 +189,13 @@ def _page(page: int) -> Build:
 
 
 def _put_update(ctx: Context) -> list[Request]:
+    """Updates that each change the e-mail address ({N}: unique per request): a replayed body
+    would change nothing the second time, and an unchanged PUT writes nothing."""
     pool = []
     for _ in range(POOL_SIZE):
         client, number = ctx.existing()
-        body = horizon_body(ctx.factory.customer(client.client_id, number))
+        customer = ctx.factory.customer(client.client_id, number)
+        body = horizon_body(dataclasses.replace(customer, email="u{N}@example.com"))
         headers = {**client.bearer, "Content-Type": "application/json"}
         pool.append(Request("PUT", f"{_horizon(client)}/{number}", headers, body))
     return pool
