@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import text
 
 from customer_registry.app import create_app
 from customer_registry.config import Settings
@@ -177,3 +178,13 @@ async def test_csv_export_of_a_client_without_customers_is_its_header(env: dict[
     assert result.exit_code == 0
     assert result.stdout.splitlines()[0].startswith("customerNumber,type,")
     assert len(result.stdout.splitlines()) == 1
+
+
+async def test_writes_go_on_while_an_export_reads(
+    app: FastAPI, horizon: httpx.AsyncClient, client_id: int
+) -> None:
+    async with app.state.database.snapshot() as export:  # what `export` reads in
+        await export.fetch(text("SELECT count(*) FROM customers"))
+        response = await horizon.put(customer_url(client_id, "c1"), json=person())
+
+    assert response.status_code == 200

@@ -120,8 +120,7 @@ async def _export(
     database, vault = open_database(current), Vault.open(current.key_file)
     to_row, done = SHAPES[shape_name].to_row, 0
     try:
-        # One transaction: a consistent snapshot, however long the export runs.
-        async with database.transaction() as conn:
+        async with database.snapshot() as conn:
             async for customer in service.export(Store(conn, vault), client_id):
                 writer.write(to_row(customer))
                 done += 1

@@ -83,6 +83,10 @@ class Database(Protocol):
     def reading(self) -> AbstractAsyncContextManager[Tx]:
         """Statements that only read, each on its own snapshot: no BEGIN, no COMMIT."""
 
+    def snapshot(self) -> AbstractAsyncContextManager[Tx]:
+        """Statements that only read, all on one snapshot, however long they take, without
+        holding up writers."""
+
     async def close(self) -> None: ...
 
 

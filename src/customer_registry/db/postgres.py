@@ -107,6 +107,14 @@ class PostgresDatabase:
             yield PostgresTx(conn)
 
     @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[PostgresTx]:
+        async with (
+            self._connection() as conn,
+            conn.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            yield PostgresTx(conn)
+
+    @asynccontextmanager
     async def reading(self) -> AsyncIterator[PostgresTx]:
         # A read needs no transaction: it saves the BEGIN and COMMIT round trips.
         async with self._connection() as conn:

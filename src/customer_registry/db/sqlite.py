@@ -173,6 +173,17 @@ class SqliteDatabase:
     async def reading(self) -> AsyncIterator[SqliteTx]:
         yield SqliteTx(self._read_connection())
 
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[SqliteTx]:
+        # A connection of its own: its read transaction must not hold up the shared reader,
+        # and, unlike a writer's, it lets writers go on meanwhile (WAL).
+        conn = connect(self._path, busy_ms=5000)
+        try:
+            conn.execute("BEGIN")
+            yield SqliteTx(conn)
+        finally:
+            conn.close()
+
     async def close(self) -> None:
         for conn in (self._reader, self._writer):
             if conn is not None:
