@@ -1,13 +1,13 @@
-"""The hottest reads as plain Starlette routes, in front of their FastAPI twins.
+"""The hottest routes as plain Starlette routes, in front of their FastAPI twins.
 
-FastAPI's dependency resolution cost more CPU per read than the read's own work (token or
-key, one statement, decryption, representation). A plain route answers the reads that are
-well formed with the same functions its FastAPI twin uses, and hands every other request to
-that twin, which stays in the app for its OpenAPI entry and gives the documented errors for
-bad paths and headers.
+FastAPI's dependency resolution cost more CPU per request than the request's own work (token
+or key, one or two statements, decryption, representation). A plain route answers the
+requests that are well formed with the same functions its FastAPI twin uses, and hands every
+other request to that twin (with the body it may have read), which stays in the app for its
+OpenAPI entry and gives the documented errors for bad paths, headers and bodies.
 """
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import orjson
@@ -15,7 +15,7 @@ from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 
 class FastJSONResponse(JSONResponse):
@@ -28,35 +28,58 @@ class FastJSONResponse(JSONResponse):
 
 # The answer to a request, or None: the twin answers it.
 Answer = Callable[[Request], Awaitable[Response | None]]
-_READS = ("GET", "HEAD")
 
 
-class PlainRead:
+class _Recorded:
+    """A ``receive`` that keeps what it received, to give it again to the twin."""
+
+    def __init__(self, receive: Receive) -> None:
+        self.receive = receive
+        self.messages: list[Message] = []
+
+    async def __call__(self) -> Message:
+        message = await self.receive()
+        self.messages.append(message)
+        return message
+
+    def replay(self) -> Receive:
+        pending = list(self.messages)
+
+        async def receive() -> Message:
+            return pending.pop(0) if pending else await self.receive()
+
+        return receive
+
+
+class PlainRoute:
     """The ASGI endpoint; ``twins`` are the FastAPI routes of the same path, by method."""
 
-    def __init__(self, answer: Answer, twins: dict[str, APIRoute]) -> None:
-        self.answer = answer
+    def __init__(self, answers: Mapping[str, Answer], twins: Mapping[str, APIRoute]) -> None:
+        self.answers = answers
         self.twins = twins
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        twin = self.twins[scope["method"]]
+        method = scope["method"]
+        twin = self.twins[method]
         scope["route"] = twin  # FastAPI's router leaves it to the route; the access log reads it
-        response = await self.answer(Request(scope, receive))
+        recorded = _Recorded(receive)
+        response = await self.answers[method](Request(scope, recorded))
         if response is None:
-            await twin.handle(scope, receive, send)
+            await twin.handle(scope, recorded.replay(), send)
         else:
             await response(scope, receive, send)
 
 
-def plain_read(path: str, answer: Answer, routes: list[APIRoute]) -> Route:
-    """The plain route of ``path``'s reads; ``routes`` must hold its FastAPI twins."""
+def plain_route(path: str, answers: Mapping[str, Answer], routes: list[APIRoute]) -> Route:
+    """The plain route of ``path`` for the methods of ``answers``; ``routes`` must hold its
+    FastAPI twins."""
     twins = {
         method: route
         for route in routes
         if route.path == path
         for method in route.methods or ()
-        if method in _READS
+        if method in answers
     }
-    route = Route(path, PlainRead(answer, twins), methods=list(twins))
+    route = Route(path, PlainRoute(answers, twins), methods=list(twins))
     route.methods = set(twins)  # Starlette adds HEAD to every GET; FastAPI does not
     return route

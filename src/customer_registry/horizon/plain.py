@@ -1,5 +1,6 @@
-"""Horizon GET and HEAD of a customer as a plain route (see ``plain_routes``)."""
+"""Horizon GET, HEAD and PUT of a customer as a plain route (see ``plain_routes``)."""
 
+import json
 from typing import Annotated
 
 from fastapi.routing import APIRoute
@@ -9,38 +10,45 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from customer_registry import auth
-from customer_registry.conditional import not_modified, unchanged
+from customer_registry.conditional import not_modified, unchanged, write_condition
 from customer_registry.customers import service
 from customer_registry.db import Database, Store
+from customer_registry.errors import AppError, require_json
 from customer_registry.horizon import schemas
-from customer_registry.horizon.router import CUSTOMER_PATH, VALID_NUMBER, head_of, representation
-from customer_registry.plain_routes import plain_read
+from customer_registry.horizon.router import (
+    CUSTOMER_PATH,
+    DIALECT,
+    VALID_NUMBER,
+    head_of,
+    representation,
+)
+from customer_registry.plain_routes import plain_route
 
 _VALID_CLIENT = TypeAdapter(Annotated[int, Field(ge=1, le=auth.MAX_CLIENT_ID)])
 
 
-def _valid_path(request: Request) -> tuple[int, str, str] | None:
-    """The client id, the customer number as given and as validated; None if either fails."""
+def _valid_path(request: Request) -> tuple[int, str] | None:
+    """The client id and customer number; None if either fails validation."""
     params = request.path_params
     try:
         client_id = _VALID_CLIENT.validate_strings(params["clientId"])
         number = VALID_NUMBER.validate_python(params["customerNumber"])
     except ValidationError:
         return None
-    return client_id, params["customerNumber"], number
+    return client_id, number
 
 
-async def _answer(request: Request) -> Response | None:
+async def _read(request: Request) -> Response | None:
     path = _valid_path(request)
     authorization = request.headers.get("authorization")
     if path is None or not authorization:
         return None
-    client_id, given, number = path
+    client_id, number = path
     database: Database = request.app.state.database
     async with database.reading() as conn:
         claim = await auth.bearer_claim(request, conn, authorization, client_id)
         store = Store(conn, request.app.state.vault)
-        stored = await service.read_as(store, claim, given, schemas.SHOWN_SEALED)
+        stored = await service.read_as(store, claim, number, schemas.SHOWN_SEALED)
     customer = service.found(stored, client_id, number)
     if request.method == "HEAD":
         return head_of(representation(request, customer))
@@ -49,5 +57,40 @@ async def _answer(request: Request) -> Response | None:
     return representation(request, customer)
 
 
+async def _valid_body(request: Request) -> schemas.CustomerIn | None:
+    """The body as FastAPI would read and validate it; None where it would refuse it."""
+    try:
+        await require_json(request)
+        return schemas.CustomerIn.model_validate(json.loads(await request.body()))
+    # ValidationError and JSONDecodeError are ValueErrors; RecursionError: nested too deep.
+    except (AppError, ValueError, RecursionError):
+        return None
+
+
+async def _put(request: Request) -> Response | None:
+    path = _valid_path(request)
+    authorization = request.headers.get("authorization")
+    # An idempotency key is claimed by the FastAPI route's guard, which stores the answer.
+    if path is None or not authorization or "idempotency-key" in request.headers:
+        return None
+    body = await _valid_body(request)
+    if body is None:
+        return None
+    client_id, number = path
+    condition = write_condition(
+        request.headers.get("if-match"), request.headers.get("if-none-match")
+    )
+    database: Database = request.app.state.database
+    async with database.transaction() as conn:
+        claim = await auth.bearer_claim(request, conn, authorization, client_id)
+        store = Store(conn, request.app.state.vault)
+        locked = await service.lock_as(store, claim, number)
+        write = schemas.to_customer(body, client_id, number)
+        audit = auth.Principal(client_id, claim.credential_id).audit(request, DIALECT)
+        customer = await service.upsert(store, write, audit, condition, locked)
+        return representation(request, customer)
+
+
 def plain_routes(routes: list[APIRoute]) -> list[Route]:
-    return [plain_read(CUSTOMER_PATH, _answer, routes)]
+    answers = {"GET": _read, "HEAD": _read, "PUT": _put}
+    return [plain_route(CUSTOMER_PATH, answers, routes)]

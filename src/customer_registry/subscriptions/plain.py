@@ -9,7 +9,7 @@ from starlette.routing import Route
 from customer_registry.conditional import not_modified, unchanged
 from customer_registry.customers import service
 from customer_registry.db import Database, Store
-from customer_registry.plain_routes import plain_read
+from customer_registry.plain_routes import plain_route
 from customer_registry.subscriptions import schemas
 from customer_registry.subscriptions.router import CUSTOMER_PATH, VALID_NUMBER, answer
 
@@ -33,4 +33,4 @@ async def _answer(request: Request) -> Response | None:
 
 
 def plain_routes(routes: list[APIRoute]) -> list[Route]:
-    return [plain_read(CUSTOMER_PATH, _answer, routes)]
+    return [plain_route(CUSTOMER_PATH, {"GET": _answer}, routes)]
