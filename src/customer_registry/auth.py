@@ -239,7 +239,12 @@ _KEY_COVERAGE = Sql(select(*KEY_COLUMNS).select_from(KEY_CLIENTS).where(WHERE_SU
 
 async def subscription_client(store: CustomerStore, key: SubscriptionKey) -> Principal:
     """The one client an unrevoked subscription key covers."""
-    holder = key_holder(await store.conn.fetch(_KEY_COVERAGE, key_params(key)))
+    return await key_principal(store.conn, key)
+
+
+async def key_principal(conn: Tx, key: str | None) -> Principal:
+    """``subscription_client`` without FastAPI: for the plain routes."""
+    holder = key_holder(await conn.fetch(_KEY_COVERAGE, key_params(key)))
     return Principal(holder.client_id, holder.credential_id)
 
 

@@ -7,15 +7,19 @@ other request to that twin (with the body it may have read), which stays in the 
 OpenAPI entry and gives the documented errors for bad paths, headers and bodies.
 """
 
+import json
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Message, Receive, Scope, Send
+
+from customer_registry.errors import AppError, require_json
 
 
 class FastJSONResponse(JSONResponse):
@@ -24,6 +28,19 @@ class FastJSONResponse(JSONResponse):
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content)
+
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+async def valid_body(request: Request, model: type[Model]) -> Model | None:
+    """The body as FastAPI reads and validates it; None where it would refuse it."""
+    try:
+        await require_json(request)
+        return model.model_validate(json.loads(await request.body()))
+    # ValidationError and JSONDecodeError are ValueErrors; RecursionError: nested too deep.
+    except (AppError, ValueError, RecursionError):
+        return None
 
 
 # The answer to a request, or None: the twin answers it.

@@ -1,6 +1,5 @@
 """Horizon GET, HEAD and PUT of a customer as a plain route (see ``plain_routes``)."""
 
-import json
 from typing import Annotated
 
 from fastapi.routing import APIRoute
@@ -13,7 +12,6 @@ from customer_registry import auth
 from customer_registry.conditional import not_modified, unchanged, write_condition
 from customer_registry.customers import service
 from customer_registry.db import Database, Store
-from customer_registry.errors import AppError, require_json
 from customer_registry.horizon import schemas
 from customer_registry.horizon.router import (
     CUSTOMER_PATH,
@@ -22,7 +20,7 @@ from customer_registry.horizon.router import (
     head_of,
     representation,
 )
-from customer_registry.plain_routes import plain_route
+from customer_registry.plain_routes import plain_route, valid_body
 
 _VALID_CLIENT = TypeAdapter(Annotated[int, Field(ge=1, le=auth.MAX_CLIENT_ID)])
 
@@ -57,23 +55,13 @@ async def _read(request: Request) -> Response | None:
     return representation(request, customer)
 
 
-async def _valid_body(request: Request) -> schemas.CustomerIn | None:
-    """The body as FastAPI would read and validate it; None where it would refuse it."""
-    try:
-        await require_json(request)
-        return schemas.CustomerIn.model_validate(json.loads(await request.body()))
-    # ValidationError and JSONDecodeError are ValueErrors; RecursionError: nested too deep.
-    except (AppError, ValueError, RecursionError):
-        return None
-
-
 async def _put(request: Request) -> Response | None:
     path = _valid_path(request)
     authorization = request.headers.get("authorization")
     # An idempotency key is claimed by the FastAPI route's guard, which stores the answer.
     if path is None or not authorization or "idempotency-key" in request.headers:
         return None
-    body = await _valid_body(request)
+    body = await valid_body(request, schemas.CustomerIn)
     if body is None:
         return None
     client_id, number = path

@@ -1,4 +1,4 @@
-"""Subscriptions GET of a customer as a plain route (see ``plain_routes``)."""
+"""Subscriptions GET and POST of a customer as plain routes (see ``plain_routes``)."""
 
 from fastapi.routing import APIRoute
 from pydantic import ValidationError
@@ -6,15 +6,25 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from customer_registry import auth
 from customer_registry.conditional import not_modified, unchanged
 from customer_registry.customers import service
 from customer_registry.db import Database, Store
-from customer_registry.plain_routes import plain_route
+from customer_registry.plain_routes import plain_route, valid_body
 from customer_registry.subscriptions import schemas
-from customer_registry.subscriptions.router import CUSTOMER_PATH, VALID_NUMBER, answer
+from customer_registry.subscriptions.router import (
+    CUSTOMER_PATH,
+    CUSTOMERS_PATH,
+    DIALECT,
+    VALID_NUMBER,
+    answer,
+)
+
+# Either one is claimed as an idempotency key by the FastAPI route's guard.
+_IDEMPOTENCY_HEADERS = ("idempotency-key", "x-request-id")
 
 
-async def _answer(request: Request) -> Response | None:
+async def _get(request: Request) -> Response | None:
     given = request.path_params["customerNumber"]
     key = request.headers.get("x-subscription-key")
     try:
@@ -32,5 +42,24 @@ async def _answer(request: Request) -> Response | None:
     return answer(schemas.from_customer(customer), customer.version)
 
 
+async def _post(request: Request) -> Response | None:
+    key = request.headers.get("x-subscription-key")
+    if not key or any(name in request.headers for name in _IDEMPOTENCY_HEADERS):
+        return None
+    body = await valid_body(request, schemas.CustomerRequest)
+    if body is None:
+        return None
+    database: Database = request.app.state.database
+    async with database.transaction() as conn:
+        caller = await auth.key_principal(conn, key)
+        write = schemas.to_customer(body, caller.client_id)
+        store = Store(conn, request.app.state.vault)
+        customer = await service.upsert(store, write, caller.audit(request, DIALECT))
+        return answer(schemas.sign_up(customer), customer.version)
+
+
 def plain_routes(routes: list[APIRoute]) -> list[Route]:
-    return [plain_route(CUSTOMER_PATH, {"GET": _answer}, routes)]
+    return [
+        plain_route(CUSTOMER_PATH, {"GET": _get}, routes),
+        plain_route(CUSTOMERS_PATH, {"POST": _post}, routes),
+    ]
