@@ -218,7 +218,12 @@ async def horizon_client(
     store: CustomerStore, claim: Annotated[Claim, Depends(horizon_claim)]
 ) -> Principal:
     """The path's client, once the bearer token is shown to cover it."""
-    claim.require(await store.conn.fetchrow(_COVERAGE, claim.params()))
+    return await covered(store.conn, claim)
+
+
+async def covered(conn: Tx, claim: Claim) -> Principal:
+    """``horizon_client`` without FastAPI: for the plain routes."""
+    claim.require(await conn.fetchrow(_COVERAGE, claim.params()))
     return Principal(claim.client_id, claim.credential_id)
 
 

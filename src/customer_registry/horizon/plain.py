@@ -16,9 +16,11 @@ from customer_registry.horizon import schemas
 from customer_registry.horizon.router import (
     CUSTOMER_PATH,
     DIALECT,
+    SEARCH_PATH,
     VALID_NUMBER,
     head_of,
     representation,
+    search_page,
 )
 from customer_registry.plain_routes import plain_route, valid_body
 
@@ -34,6 +36,19 @@ def _valid_path(request: Request) -> tuple[int, str] | None:
     except ValidationError:
         return None
     return client_id, number
+
+
+def _valid_search(request: Request) -> tuple[int, schemas.SearchParams] | None:
+    """The client id and the query's paging; None if either fails validation or a query
+    parameter is repeated."""
+    query = request.query_params
+    if len(query) != len(query.multi_items()):
+        return None
+    try:
+        client_id = _VALID_CLIENT.validate_strings(request.path_params["clientId"])
+        return client_id, schemas.SearchParams.model_validate(dict(query))
+    except ValidationError:
+        return None
 
 
 async def _read(request: Request) -> Response | None:
@@ -79,6 +94,26 @@ async def _put(request: Request) -> Response | None:
         return representation(request, customer)
 
 
+async def _search(request: Request) -> Response | None:
+    path = _valid_search(request)
+    authorization = request.headers.get("authorization")
+    if path is None or not authorization or "idempotency-key" in request.headers:
+        return None
+    body = await valid_body(request, schemas.SearchIn)
+    if body is None:
+        return None
+    client_id, params = path
+    database: Database = request.app.state.database
+    async with database.reading() as conn:
+        claim = await auth.bearer_claim(request, conn, authorization, client_id)
+        await auth.covered(conn, claim)
+        store = Store(conn, request.app.state.vault)
+        return await search_page(request, store, client_id, params, body)
+
+
 def plain_routes(routes: list[APIRoute]) -> list[Route]:
     answers = {"GET": _read, "HEAD": _read, "PUT": _put}
-    return [plain_route(CUSTOMER_PATH, answers, routes)]
+    return [
+        plain_route(CUSTOMER_PATH, answers, routes),
+        plain_route(SEARCH_PATH, {"POST": _search}, routes),
+    ]

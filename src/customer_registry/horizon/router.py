@@ -17,6 +17,7 @@ from customer_registry.conditional import (
 from customer_registry.customers import service
 from customer_registry.customers.model import Customer, SearchQuery
 from customer_registry.customers.rules import CleanText
+from customer_registry.db import Store
 from customer_registry.db.request import CustomerStore, reads_only
 from customer_registry.errors import JsonBody, problem_responses, valid_or_none
 from customer_registry.horizon import responses, schemas
@@ -38,6 +39,7 @@ CustomerNumber = Annotated[
 
 VALID_NUMBER = TypeAdapter(CustomerNumber)
 CUSTOMER_PATH = "/customer/v1/clients/{clientId}/customers/{customerNumber}"
+SEARCH_PATH = "/customer/v1/clients/{clientId}/customers/search"
 
 
 async def _covered_customer(
@@ -108,10 +110,21 @@ async def search_customers(
     body: schemas.SearchIn,
 ) -> JSONResponse:
     """Search the client's customers by one column, paged and sorted."""
+    return await search_page(request, store, caller.client_id, params, body)
+
+
+async def search_page(
+    request: Request,
+    store: Store,
+    client_id: int,
+    params: schemas.SearchParams,
+    body: schemas.SearchIn,
+) -> JSONResponse:
+    """The page a search asks for, as the search route answers it."""
     query = SearchQuery(
         body.searchColumn, body.searchValue, params.page, params.perPage, params.sort, params.order
     )
-    result = await service.search(store, caller.client_id, query, schemas.SHOWN_SEALED)
+    result = await service.search(store, client_id, query, schemas.SHOWN_SEALED)
     base_url = _base_url(request)
     items = [schemas.from_customer(customer, base_url) for customer in result.items]
     return FastJSONResponse({"items": items, "total": result.total})
