@@ -12,6 +12,7 @@ import sys
 import traceback
 from typing import Any
 
+import orjson
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
@@ -79,6 +80,11 @@ class _StderrHandler(logging.Handler):
             self.handleError(record)
 
 
+def _json_line(event_dict: EventDict, **_options: Any) -> str:
+    # orjson: a third of the standard library's CPU for the access line of every request.
+    return orjson.dumps(event_dict, default=str).decode()
+
+
 def _renderer(log_format: str) -> Processor:
     tty = sys.stderr.isatty()
     if log_format == "console" or (log_format == "auto" and tty):
@@ -87,7 +93,7 @@ def _renderer(log_format: str) -> Processor:
         return structlog.dev.ConsoleRenderer(
             colors=tty, exception_formatter=structlog.dev.plain_traceback
         )
-    return structlog.processors.JSONRenderer()
+    return structlog.processors.JSONRenderer(serializer=_json_line)
 
 
 def _route_standard_logging(shared: list[Processor], renderer: Processor, level: int) -> None:
