@@ -22,8 +22,9 @@ from customer_registry.horizon.router import (
     representation,
     search_page,
 )
-from customer_registry.plain_routes import plain_route, valid_body
+from customer_registry.plain_routes import credential_and_body, plain_route
 
+_BEARER = "authorization"
 _VALID_CLIENT = TypeAdapter(Annotated[int, Field(ge=1, le=auth.MAX_CLIENT_ID)])
 
 
@@ -72,14 +73,12 @@ async def _read(request: Request) -> Response | None:
 
 async def _put(request: Request) -> Response | None:
     path = _valid_path(request)
-    authorization = request.headers.get("authorization")
-    # An idempotency key is claimed by the FastAPI route's guard, which stores the answer.
-    if path is None or not authorization or "idempotency-key" in request.headers:
+    taken = (
+        await credential_and_body(request, schemas.CustomerIn, credential=_BEARER) if path else None
+    )
+    if path is None or taken is None:
         return None
-    body = await valid_body(request, schemas.CustomerIn)
-    if body is None:
-        return None
-    client_id, number = path
+    (client_id, number), (authorization, body) = path, taken
     condition = write_condition(
         request.headers.get("if-match"), request.headers.get("if-none-match")
     )
@@ -96,13 +95,12 @@ async def _put(request: Request) -> Response | None:
 
 async def _search(request: Request) -> Response | None:
     path = _valid_search(request)
-    authorization = request.headers.get("authorization")
-    if path is None or not authorization or "idempotency-key" in request.headers:
+    taken = (
+        await credential_and_body(request, schemas.SearchIn, credential=_BEARER) if path else None
+    )
+    if path is None or taken is None:
         return None
-    body = await valid_body(request, schemas.SearchIn)
-    if body is None:
-        return None
-    client_id, params = path
+    (client_id, params), (authorization, body) = path, taken
     database: Database = request.app.state.database
     async with database.reading() as conn:
         claim = await auth.bearer_claim(request, conn, authorization, client_id)

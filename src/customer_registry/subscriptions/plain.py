@@ -10,7 +10,7 @@ from customer_registry import auth
 from customer_registry.conditional import not_modified, unchanged
 from customer_registry.customers import service
 from customer_registry.db import Database, Store
-from customer_registry.plain_routes import plain_route, valid_body
+from customer_registry.plain_routes import credential_and_body, plain_route
 from customer_registry.subscriptions import schemas
 from customer_registry.subscriptions.router import (
     CUSTOMER_PATH,
@@ -20,13 +20,14 @@ from customer_registry.subscriptions.router import (
     answer,
 )
 
+_KEY = "x-subscription-key"
 # Either one is claimed as an idempotency key by the FastAPI route's guard.
 _IDEMPOTENCY_HEADERS = ("idempotency-key", "x-request-id")
 
 
 async def _get(request: Request) -> Response | None:
     given = request.path_params["customerNumber"]
-    key = request.headers.get("x-subscription-key")
+    key = request.headers.get(_KEY)
     try:
         number = VALID_NUMBER.validate_python(given)
     except ValidationError:
@@ -43,12 +44,12 @@ async def _get(request: Request) -> Response | None:
 
 
 async def _post(request: Request) -> Response | None:
-    key = request.headers.get("x-subscription-key")
-    if not key or any(name in request.headers for name in _IDEMPOTENCY_HEADERS):
+    taken = await credential_and_body(
+        request, schemas.CustomerRequest, credential=_KEY, claims=_IDEMPOTENCY_HEADERS
+    )
+    if taken is None:
         return None
-    body = await valid_body(request, schemas.CustomerRequest)
-    if body is None:
-        return None
+    key, body = taken
     database: Database = request.app.state.database
     async with database.transaction() as conn:
         caller = await auth.key_principal(conn, key)
