@@ -1,10 +1,12 @@
 """Horizon customer routes: HTTP in, one service call, HTTP out."""
 
-from typing import Annotated
+from functools import lru_cache
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import TypeAdapter
+from starlette.datastructures import URL
 
 from customer_registry.auth import BearerClaim, BearerPrincipal, Principal, horizon_client
 from customer_registry.conditional import (
@@ -80,7 +82,23 @@ IfNoneMatch = Annotated[
 
 def _base_url(request: Request) -> str:
     public_url: str | None = request.app.state.settings.public_url
-    return (public_url or str(request.base_url)).rstrip("/")
+    if public_url:
+        return public_url.rstrip("/")
+    scope = request.scope
+    root_path = scope.get("app_root_path", scope.get("root_path", ""))
+    host = request.headers.get("host")
+    return _origin(scope["scheme"], host, scope.get("server"), root_path)
+
+
+@lru_cache(maxsize=64)
+def _origin(scheme: str, host: str | None, server: Any, root_path: str) -> str:
+    """``request.base_url`` without its trailing slash, as Starlette builds it (a URL built
+    and parsed, 27 µs, for every representation: hence remembered)."""
+    headers = [(b"host", host.encode("latin-1"))] if host is not None else []
+    scope = {"type": "http", "scheme": scheme, "server": server, "headers": headers}
+    path = root_path if root_path.endswith("/") else root_path + "/"
+    url = URL(scope={**scope, "path": path, "root_path": root_path, "query_string": b""})
+    return str(url).rstrip("/")
 
 
 def representation(request: Request, customer: Customer, status: int = 200) -> JSONResponse:
