@@ -1,5 +1,6 @@
 """PostgreSQL through asyncpg: a pool per process, prepared statements per connection."""
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -77,14 +78,16 @@ class PostgresDatabase:
         self._pool_size = pool_size
         self._acquire_timeout = acquire_timeout
         self._pool: Any = None
+        self._opening = asyncio.Lock()
         self.in_use = 0
 
     async def _opened(self) -> Any:
-        if self._pool is None:
-            pool = asyncpg.create_pool(
-                self._dsn, min_size=0, max_size=self._pool_size, reset=_keep_session
-            )
-            self._pool = await pool
+        async with self._opening:  # the first requests arrive together
+            if self._pool is None:
+                pool = asyncpg.create_pool(
+                    self._dsn, min_size=0, max_size=self._pool_size, reset=_keep_session
+                )
+                self._pool = await pool
         return self._pool
 
     @asynccontextmanager
