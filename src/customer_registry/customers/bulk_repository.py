@@ -59,7 +59,9 @@ _LOCK_MANY = Sql(
         ),
     ),
 )
-_ANALYZE = Sql(sa.text("ANALYZE customers"))
+# The columns the batch lookups key on: a whole-table ANALYZE also sorts a 30,000-row sample
+# of every other column, 470 ms instead of 50 at 90,000 customers, several times an import.
+_ANALYZE = Sql(sa.text("ANALYZE customers (client_id, customer_number)"))
 _INSERT_SQLITE = Sql(
     sqlite.insert(customers).on_conflict_do_nothing().returning(_c.customer_number)
 )
