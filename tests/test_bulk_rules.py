@@ -56,3 +56,26 @@ def test_new_payment_id_has_21_digits_and_a_valid_check_digit() -> None:
     payment_id = rules.new_payment_id()
     assert len(payment_id) == 21
     assert luhn.is_valid(payment_id)
+
+
+def test_new_identifiers_are_shaped_as_those_drawn_one_by_one() -> None:
+    drawn = rules.new_identifiers(500)
+
+    assert len(drawn) == 500
+    for payment_id, internal_number, sign_up_id in drawn:
+        assert len(payment_id) == 21
+        assert luhn.is_valid(payment_id)
+        assert len(internal_number) == 9
+        assert internal_number[0] != "0"
+        assert 100_000_000 <= sign_up_id <= 999_999_999
+    assert len({ids[0] for ids in drawn}) == 500
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3, 255, 256, 257, 10**20])
+def test_draws_below_a_limit_stay_below_it_and_reach_its_ends(limit: int) -> None:
+    drawn = rules._below(limit, 2000)
+
+    assert len(drawn) == 2000
+    assert all(0 <= value < limit for value in drawn)
+    if limit <= 3:
+        assert set(drawn) == set(range(limit))

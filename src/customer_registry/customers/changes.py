@@ -8,6 +8,7 @@ caller reads the stored customer and writes the result.
 import dataclasses
 from collections.abc import Collection
 from datetime import UTC, datetime
+from operator import attrgetter
 
 from customer_registry.customers import rules
 from customer_registry.customers.model import (
@@ -21,25 +22,37 @@ from customer_registry.customers.model import (
 )
 
 DATA_FIELDS = tuple(name for name in CUSTOMER_FIELDS if name not in STORE_FIELDS)
+_DATA_VALUES = attrgetter(*DATA_FIELDS)
 
 
-def _fresh(customer: Customer, now: datetime) -> Customer:
-    """The customer as created: identifiers it brings (an import's) are kept, others drawn."""
+def _fresh(customer: Customer, now: datetime, ids: rules.Identifiers | None) -> Customer:
+    """The customer as created: identifiers it brings (an import's) are kept, others drawn
+    (``ids``: drawn already, for a batch)."""
+    if ids is None:
+        payment_id = customer.payment_id or rules.new_payment_id()
+        internal_number = customer.internal_number or rules.new_internal_number()
+        sign_up_id = customer.sign_up_id or rules.new_sign_up_id()
+    else:
+        payment_id = customer.payment_id or ids[0]
+        internal_number = customer.internal_number or ids[1]
+        sign_up_id = customer.sign_up_id or ids[2]
     return dataclasses.replace(
         customer,
-        payment_id=customer.payment_id or rules.new_payment_id(),
-        internal_number=customer.internal_number or rules.new_internal_number(),
-        sign_up_id=customer.sign_up_id or rules.new_sign_up_id(),
+        payment_id=payment_id,
+        internal_number=internal_number,
+        sign_up_id=sign_up_id,
         version=1,
         created_at=now,
         updated_at=now,
     )
 
 
-def _changes(old: Customer | None, new: Customer, fields: Collection[str]) -> list[FieldChange]:
-    if old is None:
-        values = ((name, getattr(new, name)) for name in fields)
-        return [FieldChange(name, None, value) for name, value in values if value is not None]
+def _created(new: Customer) -> list[FieldChange]:
+    values = zip(DATA_FIELDS, _DATA_VALUES(new), strict=True)
+    return [FieldChange(name, None, value) for name, value in values if value is not None]
+
+
+def _changes(old: Customer, new: Customer, fields: Collection[str]) -> list[FieldChange]:
     changes = []
     for name in fields:
         before, after = getattr(old, name), getattr(new, name)
@@ -59,9 +72,13 @@ def _entry(customer: Customer, changes: list[FieldChange], audit: Audit) -> Hist
     )
 
 
-def creation(customer: Customer, audit: Audit, now: datetime) -> tuple[Customer, HistoryEntry]:
-    new = _fresh(customer, now)
-    return new, _entry(new, _changes(None, new, DATA_FIELDS), audit)
+def creation(
+    customer: Customer, audit: Audit, now: datetime, ids: rules.Identifiers | None = None
+) -> tuple[Customer, HistoryEntry]:
+    """The customer as created and its history entry (``ids``: new identifiers drawn for it
+    already, by ``rules.new_identifiers``; used where the customer brings none)."""
+    new = _fresh(customer, now, ids)
+    return new, _entry(new, _created(new), audit)
 
 
 def planned(

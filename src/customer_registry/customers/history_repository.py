@@ -6,7 +6,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import and_, select
 
-from customer_registry.customers import copy_writes
 from customer_registry.customers.model import SEALED_FIELDS, Audit, FieldChange, HistoryEntry
 from customer_registry.customers.repository import HISTORY_INSERT, context
 from customer_registry.db import Store, customer_history
@@ -18,39 +17,59 @@ def _context(client_id: int, customer_number: str, field: str) -> str:
     return context(client_id, customer_number, f"history/{field}")
 
 
-def _sealed_change(store: Store, entry: HistoryEntry, change: FieldChange) -> dict[str, Any]:
-    def seal(value: object) -> object:
-        if value is None or change.field not in SEALED_FIELDS:
-            return value
-        where = _context(entry.client_id, entry.customer_number, change.field)
-        return store.vault.encrypt(str(value), where)
+# json.dumps(..., default=str) of a change list, written out for the values changes hold:
+# the same text, at a third of the cost of building and encoding a dictionary per change.
+_string = json.encoder.encode_basestring_ascii
+_LITERALS: dict[object, str] = {None: "null", True: "true", False: "false"}
+_NAMES = tuple(customer_history.c.keys())
 
-    return {"field": change.field, "old": seal(change.old), "new": seal(change.new)}
+
+def _json(value: object) -> str:
+    if type(value) is str:
+        return _string(value)
+    if value is None or type(value) is bool:
+        return _LITERALS[value]
+    return json.dumps(value, default=str)
+
+
+def _change(store: Store, entry: HistoryEntry, change: FieldChange) -> str:
+    old, new = change.old, change.new
+    if change.field in SEALED_FIELDS:
+        where = _context(entry.client_id, entry.customer_number, change.field)
+        old = None if old is None else store.vault.encrypt(str(old), where)
+        new = None if new is None else store.vault.encrypt(str(new), where)
+    return f'{{"field": {_string(change.field)}, "old": {_json(old)}, "new": {_json(new)}}}'
+
+
+def _record(store: Store, entry: HistoryEntry) -> tuple[Any, ...]:
+    """The entry's column values in the table's order, its personal data sealed."""
+    changes = ", ".join([_change(store, entry, change) for change in entry.changes])
+    audit = entry.audit
+    return (
+        entry.client_id,
+        entry.customer_number,
+        entry.version,
+        entry.changed_at,
+        audit.credential_id,
+        audit.request_id,
+        audit.dialect,
+        f"[{changes}]",
+    )
 
 
 def row(store: Store, entry: HistoryEntry) -> dict[str, Any]:
     """The entry's column values, its personal data sealed."""
-    changes = [_sealed_change(store, entry, change) for change in entry.changes]
-    return {
-        "client_id": entry.client_id,
-        "customer_number": entry.customer_number,
-        "version": entry.version,
-        "changed_at": entry.changed_at,
-        "credential_id": entry.audit.credential_id,
-        "request_id": entry.audit.request_id,
-        "dialect": entry.audit.dialect,
-        "changes": json.dumps(changes, default=str),
-    }
+    return dict(zip(_NAMES, _record(store, entry), strict=True))
 
 
 async def add_many(store: Store, entries: list[HistoryEntry]) -> None:
-    rows = [row(store, entry) for entry in entries]
-    if not rows:
+    if not entries:
         return
     if store.conn.dialect == "postgresql":
-        await copy_writes.copy_rows(store.conn, customer_history, rows)
+        records = [_record(store, entry) for entry in entries]
+        await store.conn.copy(customer_history.name, _NAMES, records)
     else:
-        await store.conn.executemany(HISTORY_INSERT, rows)
+        await store.conn.executemany(HISTORY_INSERT, [row(store, entry) for entry in entries])
 
 
 def _history_entry(store: Store, row: Any) -> HistoryEntry:

@@ -273,5 +273,39 @@ def new_sign_up_id() -> int:
     return secrets.randbelow(900_000_000) + 100_000_000
 
 
+Identifiers = tuple[str, str, int]  # payment id, internal number, sign-up id
+
+
+def new_identifiers(count: int) -> list[Identifiers]:
+    """``count`` sets of new identifiers, each distributed as ``new_payment_id()``,
+    ``new_internal_number()`` and ``new_sign_up_id()`` draw them, from a few reads of the
+    system's random source instead of three per customer (5 µs of an import's row)."""
+    bodies, internal_numbers, sign_up_ids = (
+        _below(limit, count) for limit in (10**20, 900_000_000, 900_000_000)
+    )
+    draws = zip(bodies, internal_numbers, sign_up_ids, strict=True)
+    return [
+        (_payment_id(f"{body:020d}"), str(internal + 100_000_000), sign_up + 100_000_000)
+        for body, internal, sign_up in draws
+    ]
+
+
+def _payment_id(body: str) -> str:
+    return body + luhn_check_digit(body)
+
+
+def _below(limit: int, count: int) -> list[int]:
+    """``count`` draws of ``secrets.randbelow(limit)``: as it does, the top bits of as many
+    random bytes as ``limit`` needs, drawn again when not below ``limit``."""
+    bits = limit.bit_length()
+    size, drop = (bits + 7) // 8, -bits % 8
+    found: list[int] = []
+    while len(found) < count:
+        raw = secrets.token_bytes(size * 2 * (count - len(found)))  # enough, nearly always
+        drawn = (int.from_bytes(raw[at : at + size]) >> drop for at in range(0, len(raw), size))
+        found += [value for value in drawn if value < limit]
+    return found[:count]
+
+
 def new_customer_number() -> str:
     return "LU" + secrets.token_hex(8).upper()

@@ -159,8 +159,9 @@ async def upsert_many(store: Store, writes: Sequence[tuple[CustomerWrite, Audit]
     numbers = [write.customer.customer_number for write, _ in writes]
     stored = await bulk_repository.lock_many(store, first.client_id, numbers)
     now = datetime.now(UTC)
+    ids = iter(rules.new_identifiers(len(writes) - len(stored)))
     planned = [
-        changes.creation(write.customer, audit, now)
+        changes.creation(write.customer, audit, now, next(ids))
         if (old := stored.get(write.customer.customer_number)) is None
         else changes.planned(old, write, audit, now)
         for write, audit in writes
