@@ -316,3 +316,26 @@ async def test_a_row_bringing_an_identifier_another_customer_holds_is_rejected_a
         {"name": "internalNumber", "reason": "already used by customer 'r1'"}
     ]
     assert (await horizon.get(customer_url(client_id, "r2"))).status_code == 404
+
+
+def test_an_import_as_a_process_shares_its_rows_with_a_second_one(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    numbers = [f"p{n}" for n in range(1, 41)]
+    rows: list[Any] = [horizon_row(number) for number in numbers]
+    rows[5:5] = ["[]", horizon_row("p1", email="new@mail.com")]
+    path, report = write_rows(tmp_path / "rows.jsonl", rows), tmp_path / "report.jsonl"
+    command = [sys.executable, "-m", "customer_registry", "import", str(path),
+               "--client-id", str(new_client_id()), "--dialect", "horizon", "--jobs", "2",
+               "--report", str(report)]  # fmt: skip
+
+    result = subprocess.run(
+        command, env={**os.environ, **env}, capture_output=True, text=True, timeout=120
+    )
+
+    assert result.returncode == 1, result.stderr
+    assert "imported 42 rows: 40 created, 1 updated, 0 unchanged, 1 rejected" in result.stderr
+    lines = [json.loads(line) for line in report.read_text().splitlines()]
+    assert [line["line"] for line in lines] == list(range(1, 43))
+    assert [line["outcome"] for line in lines][5:7] == ["rejected", "updated"]
+    assert list(tmp_path.glob("*.partial")) == []

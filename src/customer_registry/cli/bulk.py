@@ -105,11 +105,15 @@ def import_customers(
     started = time.perf_counter()
     job = import_jobs.Job(file, form, dialect, client_id, report)
     size = file.stat().st_size
-    with _progress(size, "rows") as advance:
-        try:
-            counts = import_jobs.run(current, job, _jobs(jobs, size, current), advance)
-        except HeaderInvalid as exc:
-            raise fail(f"{file}: {exc}", code=2) from exc
+    try:
+        # The import's other processes start before the progress bar's thread: see started().
+        with (
+            import_jobs.started(current, job, _jobs(jobs, size, current)) as running,
+            _progress(size, "rows") as advance,
+        ):
+            counts = running(advance)
+    except HeaderInvalid as exc:
+        raise fail(f"{file}: {exc}", code=2) from exc
     _summary(counts, time.perf_counter() - started, "imported")
     raise typer.Exit(1 if counts["rejected"] else 0)
 

@@ -1,11 +1,11 @@
 """Running an import: in this process, or shared out to several.
 
-Checking a row and building what is written costs Python about 200 µs, the database a
-fraction of that, so one process keeps one core busy and the others idle. With several jobs
-the rows are split by customer number over that many processes; each runs the whole import
-on its share (its own connection, batches and transactions) and writes its own report, and
-the reports are merged back into file order. All rows of one customer fall to one process,
-so they are still written in file order.
+Checking a row and building what is written costs Python more than the database spends
+writing it, so one process keeps one core busy and leaves the others to the database. With
+several jobs the rows are split by customer number over that many processes, this one
+included; each runs the whole import on its share (its own connection, batches and
+transactions) and writes its own report, and the reports are merged back into file order.
+All rows of one customer fall to one process, so they are still written in file order.
 """
 
 import asyncio
@@ -14,6 +14,8 @@ import gc
 import heapq
 import json
 import multiprocessing
+import sys
+import threading
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -21,8 +23,12 @@ from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wai
 from contextlib import ExitStack, contextmanager
 from ctypes import c_longlong
 from dataclasses import dataclass
+from functools import partial
+from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import IO, Any
+
+import orjson
 
 from customer_registry.bulk import importer
 from customer_registry.bulk.formats import Format, Record, nested, records
@@ -34,6 +40,7 @@ from customer_registry.vault import Vault
 
 BATCH = 2000
 Advance = Callable[[int], None]
+Running = Callable[[Advance], Counter[str]]
 
 
 @dataclass(frozen=True)
@@ -57,9 +64,8 @@ class Job:
 
     def _customer_number(self, record: Record) -> str | None:
         if record.text is not None:
-            try:
-                data: object = json.loads(record.text)
-            except (ValueError, RecursionError):
+            data = _json(record.text)
+            if data is None:
                 return None  # refused all the same, by whichever share has its line
         else:
             data = nested(record.cells or {})
@@ -67,12 +73,50 @@ class Job:
         return number if isinstance(number, str) else None
 
 
-def run(settings: Settings, job: Job, jobs: int, advance: Advance) -> Counter[str]:
-    """Import ``job``'s rows with ``jobs`` processes; the count of each outcome."""
+def _json(text: str) -> object:
+    """The JSON value of a line, None if it has none. Every process reads every line for its
+    customer number: orjson takes a quarter of json's time, and what it refuses (NaN, lone
+    surrogates, huge numbers) json decides."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        value: object = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    return value
+
+
+@contextmanager
+def started(settings: Settings, job: Job, jobs: int) -> Iterator[Running]:
+    """The import with its other processes started, and what runs the rest in this one.
+
+    This process takes the first share itself. Entered before this process starts a thread
+    (a progress bar), the others are forked with everything it has loaded instead of started
+    fresh: a new interpreter spends a second of CPU on imports before its first row.
+    """
     if jobs == 1:
-        with _few_collections():
-            return asyncio.run(_import(settings, job, advance))
-    return _shared(settings, job, jobs, advance)
+        yield partial(_in_process, settings, job)
+        return
+    shares = [
+        dataclasses.replace(job, share=n, shares=jobs, report=_part(job.report, n))
+        for n in range(jobs)
+    ]
+    parts = [share.report for share in shares if share.report]
+    try:
+        with _few_collections(), _others(settings, shares[1:]) as others:
+            yield partial(others.alongside, settings, shares[0])
+        if job.report is not None:
+            _merge(parts, job.report)
+    finally:
+        for part in parts:
+            part.unlink(missing_ok=True)
+
+
+def _in_process(settings: Settings, job: Job, advance: Advance) -> Counter[str]:
+    with _few_collections():
+        return asyncio.run(_import(settings, job, advance))
 
 
 def _report_line(row: Row, outcome: Outcome) -> str:
@@ -144,40 +188,55 @@ def _share(settings: Settings, job: Job) -> Counter[str]:
     def advance(offset: int) -> None:
         _offsets[job.share] = offset
 
-    with _few_collections():
-        return asyncio.run(_import(settings, job, advance))
+    return _in_process(settings, job, advance)
 
 
-def _shared(settings: Settings, job: Job, jobs: int, advance: Advance) -> Counter[str]:
-    shares = [
-        dataclasses.replace(job, share=n, shares=jobs, report=_part(job.report, n))
-        for n in range(jobs)
-    ]
-    parts = [share.report for share in shares if share.report]
-    try:
-        counts = _run_shares(settings, shares, advance)
-        if job.report is not None:
-            _merge(parts, job.report)
-    finally:
-        for part in parts:
-            part.unlink(missing_ok=True)
-    return counts
+def _start_method() -> BaseContext:
+    """fork while this process has no other thread; else spawn, as a fork would copy the
+    locks other threads hold (a progress bar's, a test's event loop's) held for good."""
+    if sys.platform == "linux" and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
 
 
-def _run_shares(settings: Settings, shares: list[Job], advance: Advance) -> Counter[str]:
-    # spawn, not fork: the caller may have threads (a progress bar, a test's event loop).
-    context = multiprocessing.get_context("spawn")
-    offsets = context.Array(c_longlong, len(shares), lock=False)
+@dataclass(frozen=True)
+class _Others:
+    """The processes running the shares after the first; ``offsets``: each share's progress."""
+
+    futures: list[Future[Counter[str]]]
+    offsets: Any
+
+    def alongside(self, settings: Settings, job: Job, advance: Advance) -> Counter[str]:
+        """Run ``job``, the first share, in this process, then wait for the others."""
+
+        def mine(offset: int) -> None:
+            self.offsets[0] = offset
+            advance(min(self.offsets[:]))
+
+        try:
+            with _few_collections():
+                counts = asyncio.run(_import(settings, job, mine))
+        finally:
+            self._wait(advance)
+        return sum((future.result() for future in self.futures), counts)
+
+    def _wait(self, advance: Advance) -> None:
+        done: set[Future[Counter[str]]] = set()
+        pending = set(self.futures)
+        while pending and not any(future.exception() for future in done):
+            done, pending = wait(pending, timeout=0.2, return_when=FIRST_EXCEPTION)
+            advance(min(self.offsets[:]))
+
+
+@contextmanager
+def _others(settings: Settings, shares: list[Job]) -> Iterator[_Others]:
+    context = _start_method()
+    offsets = context.Array(c_longlong, len(shares) + 1, lock=False)
     with ProcessPoolExecutor(
         len(shares), context, initializer=_remember, initargs=(offsets,)
     ) as pool:
-        futures = [pool.submit(_share, settings, share) for share in shares]
-        done: set[Future[Counter[str]]] = set()
-        pending = set(futures)
-        while pending and not any(future.exception() for future in done):
-            done, pending = wait(futures, timeout=0.2, return_when=FIRST_EXCEPTION)
-            advance(min(offsets[:]))
-        return sum((future.result() for future in futures), Counter[str]())
+        # Forking, the first submit starts every process, before the pool starts its thread.
+        yield _Others([pool.submit(_share, settings, share) for share in shares], offsets)
 
 
 def _part(report: Path | None, share: int) -> Path | None:
