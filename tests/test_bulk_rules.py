@@ -1,9 +1,13 @@
 """The bulk import's shortcuts in ``rules`` decide exactly as the slow paths they avoid."""
 
+import random
+from collections.abc import Iterator
+
 import pytest
 from email_validator import EmailNotValidError, validate_email
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from phonenumbers import PhoneMetadata, phonenumberutil
 from stdnum import luhn
 
 from customer_registry.customers import rules
@@ -79,3 +83,43 @@ def test_draws_below_a_limit_stay_below_it_and_reach_its_ends(limit: int) -> Non
     assert all(0 <= value < limit for value in drawn)
     if limit <= 3:
         assert set(drawn) == set(range(limit))
+
+
+_REGIONS = [*sorted(phonenumberutil.SUPPORTED_REGIONS), None, "no", "XX", "001"]
+_PLAIN = st.from_regex(r"\+?[0-9]{1,5}( [0-9]{1,5}){0,4}", fullmatch=True)
+
+
+@settings(max_examples=2000)
+@given(raw=_PLAIN | st.text("+0123456789 -()x", max_size=20), country=st.sampled_from(_REGIONS))
+@example(raw="496 82 180", country="NO")
+@example(raw="030 1234567", country="DE")
+@example(raw="0044 20 7946 0958", country="DE")
+@example(raw="+999 123 456", country="NO")
+def test_quick_phone_e164_reads_numbers_as_phonenumbers_does(raw: str, country: str | None) -> None:
+    assert rules.quick_phone_e164(raw, country) == rules.phone_e164(raw, country)
+
+
+def _digits(rng: random.Random, count: int) -> str:
+    return "".join(rng.choice("0123456789") for _ in range(count))
+
+
+def _numbers_of(region: str, rng: random.Random) -> Iterator[str]:
+    """Numbers written as that region's people write them: international with its code or
+    another, national with its prefix, after an international dialling prefix."""
+    metadata = PhoneMetadata.metadata_for_region(region)
+    assert metadata is not None
+    codes = sorted(phonenumberutil.COUNTRY_CODE_TO_REGION_CODE)
+    own = str(metadata.country_code)
+    for length in range(1, 14):
+        yield f"+{own}{_digits(rng, length)}"
+        yield f"+{rng.choice(codes)} {_digits(rng, length)}"
+        yield f"{metadata.national_prefix or ''}{_digits(rng, length)}"
+        yield f"{own}{_digits(rng, length)}"
+        yield f"{rng.choice(['00', '011', '810', '0011'])}{rng.choice(codes)}{_digits(rng, length)}"
+
+
+def test_quick_phone_e164_reads_every_regions_numbers_as_phonenumbers_does() -> None:
+    rng = random.Random(7)
+    for region in sorted(phonenumberutil.SUPPORTED_REGIONS):
+        for raw in _numbers_of(region, rng):
+            assert rules.quick_phone_e164(raw, region) == rules.phone_e164(raw, region), raw

@@ -171,7 +171,6 @@ async def _unclaimed(store: Store, creates: Sequence[Customer]) -> set[int]:
 _IDENTIFIERS_OF = attrgetter("payment_id", "internal_number", "sign_up_id")
 _FIELD_VALUES = attrgetter(*CUSTOMER_FIELDS)
 _IN_TABLE_ORDER = itemgetter(*copy_writes.NAMES)
-_ALL_FIELDS = frozenset(CUSTOMER_FIELDS)
 
 
 def record(store: Store, customer: Customer) -> Record:
@@ -185,7 +184,7 @@ def record(store: Store, customer: Customer) -> Record:
     row["organization_number_index"] = (
         None if organization_number is None else store.vault.blind_index(organization_number)
     )
-    row.update(rules.derived_columns(customer, _ALL_FIELDS))
+    row.update(rules.all_derived_columns(customer))
     values: Record = _IN_TABLE_ORDER(row)
     return values
 
