@@ -90,6 +90,31 @@ def test_a_copied_record_holds_a_single_writes_row(store: Store, customer: Custo
     assert _opened(store, customer, record) == _opened(store, customer, row)
 
 
+_IDS = ("100000000000000000006", "100000001", 100000002)
+
+
+@settings(max_examples=300, deadline=None)
+@given(customer=_CUSTOMERS, brings_ids=st.booleans())
+def test_a_created_customers_records_are_those_of_its_creation(
+    store: Store, customer: Customer, brings_ids: bool
+) -> None:
+    if not brings_ids:
+        customer = dataclasses.replace(customer, payment_id="", internal_number="", sign_up_id=0)
+    now = datetime.now(UTC)
+    new, entry = changes.creation(customer, _AUDIT, now, _IDS)
+
+    record, history = bulk_repository.created(store, customer, _AUDIT, now, _IDS)
+
+    expected = dict(zip(copy_writes.NAMES, bulk_repository.record(store, new), strict=True))
+    found = dict(zip(copy_writes.NAMES, record, strict=True))
+    assert _opened(store, customer, found) == _opened(store, customer, expected)
+    expected_history = history_repository.record(store, entry)
+    assert history[:-1] == expected_history[:-1]
+    assert _opened_changes(store, entry, history[-1]) == _opened_changes(
+        store, entry, expected_history[-1]
+    )
+
+
 _VALUES = (
     st.none()
     | st.booleans()
@@ -146,30 +171,27 @@ def _customer(client_id: int, number: str, **values: Any) -> Customer:
                     **fields | values)  # fmt: skip
 
 
-def _created(customer: Customer) -> Customer:
-    return changes.creation(customer, _AUDIT, datetime.now(UTC))[0]
-
-
 async def _stored(app: FastAPI, client_id: int) -> dict[str, Customer]:
     async with app.state.database.transaction() as conn:
         store = Store(conn, app.state.vault)
-        numbers = ["c1", "c2", "c3"]
-        return await bulk_repository.lock_many(store, client_id, numbers)
+        return await bulk_repository.lock_many(store, client_id, ["c0", "c1", "c2", "c3"])
 
 
-async def _write_many(app: FastAPI, creates: list[Customer]) -> set[str]:
+async def _create_many(app: FastAPI, customers: list[Customer]) -> set[str]:
     async with app.state.database.transaction() as conn:
-        return await bulk_repository.write_many(Store(conn, app.state.vault), creates, [])
+        store = Store(conn, app.state.vault)
+        creates = [(customer, _AUDIT) for customer in customers]
+        return await bulk_repository.create_many(store, creates, datetime.now(UTC))
 
 
 async def test_a_create_whose_customer_was_stored_meanwhile_is_skipped(
     app: FastAPI, client_id: int
 ) -> None:
-    before = _created(_customer(client_id, "c2", company_name="First"))
-    await _write_many(app, [before])
+    await _create_many(app, [_customer(client_id, "c2", company_name="First")])
+    before = await _stored(app, client_id)
 
-    skipped = await _write_many(
-        app, [_created(_customer(client_id, n, company_name="Second")) for n in ("c1", "c2", "c3")]
+    skipped = await _create_many(
+        app, [_customer(client_id, n, company_name="Second") for n in ("c1", "c2", "c3")]
     )
 
     stored = await _stored(app, client_id)
@@ -177,37 +199,40 @@ async def test_a_create_whose_customer_was_stored_meanwhile_is_skipped(
     assert {n: c.company_name for n, c in stored.items()} == {
         "c1": "Second", "c2": "First", "c3": "Second",
     }  # fmt: skip
-    assert stored["c2"].payment_id == before.payment_id
+    assert stored["c2"] == before["c2"]
 
 
-@pytest.mark.parametrize("identifier", ["payment_id", "internal_number", "sign_up_id"])
+_GIVEN = {"payment_id": "123456789012345678906", "internal_number": "123456789",
+          "sign_up_id": 987654321}  # fmt: skip
+
+
+@pytest.mark.parametrize("identifier", sorted(_GIVEN))
 async def test_a_create_with_an_identifier_held_already_is_skipped(
     app: FastAPI, client_id: int, identifier: str
 ) -> None:
-    held = _created(_customer(client_id, "c0"))
-    await _write_many(app, [held])
-    taken = dataclasses.replace(
-        _created(_customer(client_id, "c2")), **{identifier: getattr(held, identifier)}
-    )
+    given = {identifier: _GIVEN[identifier]}
+    await _create_many(app, [_customer(client_id, "c0", **given)])
 
-    skipped = await _write_many(
-        app, [_created(_customer(client_id, "c1")), taken, _created(_customer(client_id, "c3"))]
-    )
+    skipped = await _create_many(
+        app, [_customer(client_id, "c1"), _customer(client_id, "c2", **given),
+              _customer(client_id, "c3")],
+    )  # fmt: skip
 
     assert skipped == {"c2"}
-    assert set(await _stored(app, client_id)) == {"c1", "c3"}
+    assert set(await _stored(app, client_id)) == {"c0", "c1", "c3"}
 
 
-@pytest.mark.parametrize("identifier", ["payment_id", "internal_number", "sign_up_id"])
+@pytest.mark.parametrize("identifier", sorted(_GIVEN))
 async def test_of_two_creates_with_one_identifier_the_first_is_written(
     app: FastAPI, client_id: int, identifier: str
 ) -> None:
-    first = _created(_customer(client_id, "c1"))
-    second = dataclasses.replace(
-        _created(_customer(client_id, "c2")), **{identifier: getattr(first, identifier)}
-    )
+    given = {identifier: _GIVEN[identifier]}
+    creates = [_customer(client_id, "c1", **given), _customer(client_id, "c2", **given),
+               _customer(client_id, "c3")]  # fmt: skip
 
-    skipped = await _write_many(app, [first, second, _created(_customer(client_id, "c3"))])
+    skipped = await _create_many(app, creates)
 
+    stored = await _stored(app, client_id)
     assert skipped == {"c2"}
-    assert set(await _stored(app, client_id)) == {"c1", "c3"}
+    assert set(stored) == {"c1", "c3"}
+    assert getattr(stored["c1"], identifier) == _GIVEN[identifier]

@@ -123,3 +123,8 @@ def test_quick_phone_e164_reads_every_regions_numbers_as_phonenumbers_does() -> 
     for region in sorted(phonenumberutil.SUPPORTED_REGIONS):
         for raw in _numbers_of(region, rng):
             assert rules.quick_phone_e164(raw, region) == rules.phone_e164(raw, region), raw
+
+
+@given(st.text(st.sampled_from("0123456789"), min_size=1, max_size=30))
+def test_a_batchs_payment_ids_end_in_stdnums_check_digit(digits: str) -> None:
+    assert rules._payment_id(digits) == digits + luhn.calc_check_digit(digits)

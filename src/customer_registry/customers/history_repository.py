@@ -1,6 +1,9 @@
 """Every SQL statement on the customer history. Personal data in it is stored encrypted."""
 
 import json
+from collections.abc import Iterable
+from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -32,44 +35,68 @@ def _json(value: object) -> str:
     return json.dumps(value, default=str)
 
 
-def _change(store: Store, entry: HistoryEntry, change: FieldChange) -> str:
-    old, new = change.old, change.new
-    if change.field in SEALED_FIELDS:
-        where = _context(entry.client_id, entry.customer_number, change.field)
-        old = None if old is None else store.vault.encrypt(str(old), where)
-        new = None if new is None else store.vault.encrypt(str(new), where)
-    return f'{{"field": {_string(change.field)}, "old": {_json(old)}, "new": {_json(new)}}}'
+Change = tuple[str, object, object]  # field, old value, new value
+Record = tuple[Any, ...]  # a history row's values, in the table's column order
+_CHANGE = attrgetter("field", "old", "new")
 
 
-def _record(store: Store, entry: HistoryEntry) -> tuple[Any, ...]:
-    """The entry's column values in the table's order, its personal data sealed."""
-    changes = ", ".join([_change(store, entry, change) for change in entry.changes])
-    audit = entry.audit
+def record_of(
+    store: Store,
+    *,
+    client_id: int,
+    customer_number: str,
+    version: int,
+    changed_at: datetime,
+    audit: Audit,
+    changes: Iterable[Change],
+) -> Record:
+    """A history row's values, its personal data sealed."""
+    texts = []
+    for field, old, new in changes:
+        if field in SEALED_FIELDS:
+            where = _context(client_id, customer_number, field)
+            old = None if old is None else store.vault.encrypt(str(old), where)
+            new = None if new is None else store.vault.encrypt(str(new), where)
+        texts.append(f'{{"field": {_string(field)}, "old": {_json(old)}, "new": {_json(new)}}}')
     return (
-        entry.client_id,
-        entry.customer_number,
-        entry.version,
-        entry.changed_at,
+        client_id,
+        customer_number,
+        version,
+        changed_at,
         audit.credential_id,
         audit.request_id,
         audit.dialect,
-        f"[{changes}]",
+        f"[{', '.join(texts)}]",
+    )
+
+
+def record(store: Store, entry: HistoryEntry) -> Record:
+    """The entry's row values, its personal data sealed."""
+    return record_of(
+        store,
+        client_id=entry.client_id,
+        customer_number=entry.customer_number,
+        version=entry.version,
+        changed_at=entry.changed_at,
+        audit=entry.audit,
+        changes=map(_CHANGE, entry.changes),
     )
 
 
 def row(store: Store, entry: HistoryEntry) -> dict[str, Any]:
     """The entry's column values, its personal data sealed."""
-    return dict(zip(_NAMES, _record(store, entry), strict=True))
+    return dict(zip(_NAMES, record(store, entry), strict=True))
 
 
-async def add_many(store: Store, entries: list[HistoryEntry]) -> None:
-    if not entries:
+async def add_many(store: Store, records: list[Record]) -> None:
+    """Insert history rows (``record``, ``record_of``)."""
+    if not records:
         return
     if store.conn.dialect == "postgresql":
-        records = [_record(store, entry) for entry in entries]
         await store.conn.copy(customer_history.name, _NAMES, records)
     else:
-        await store.conn.executemany(HISTORY_INSERT, [row(store, entry) for entry in entries])
+        rows = [dict(zip(_NAMES, values, strict=True)) for values in records]
+        await store.conn.executemany(HISTORY_INSERT, rows)
 
 
 def _history_entry(store: Store, row: Any) -> HistoryEntry:

@@ -406,7 +406,13 @@ def new_identifiers(count: int) -> list[Identifiers]:
 
 
 def _payment_id(body: str) -> str:
-    return body + luhn_check_digit(body)
+    """``body + luhn_check_digit(body)``, its digits summed as bytes (a fifth of the cost)."""
+    reverse = body[::-1].encode()
+    total = sum(reverse[::2].translate(_DOUBLED_BYTES)) + sum(reverse[1::2]) - 48 * len(body)
+    return body + str(-total % 10)
+
+
+_DOUBLED_BYTES = bytes.maketrans(b"0123456789", b"0246813579")
 
 
 def _below(limit: int, count: int) -> list[int]:
