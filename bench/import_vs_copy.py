@@ -1,18 +1,20 @@
 """The real ``customer-registry import`` against a bare ``COPY`` of as many rows, in one run.
 
-    python -m bench.import_vs_copy --rows 100000 [--jobs N]
+    python -m bench.import_vs_copy --rows 100000 [--jobs N] [--also OLD/src]
 
 Creates a throwaway database ``cr_imp_<random>`` on the local PostgreSQL, migrates it, and
 generates the rows of ``bench/import_rows.py`` (seed 7). The bare COPY writes the same
 customers, every column filled as the service fills it (sealed personal data, blind indexes,
 derived search columns, generated ids; built beforehand, not timed), with
 ``copy_records_to_table`` into client 1 of the indexed ``customers`` table; the import then
-creates them as client 2, timed as an operator sees it (wall time of the command, start-up
-included); a second COPY writes them as client 3. Prints the rates and the import's ratio to
-the COPYs' mean (their pace drifts with the machine's), with the CPU each side used: the
-import processes' own (``wait4``, workers included) and its PostgreSQL backends' (sampled
-from /proc while it runs), and how busy the machine was otherwise. The database is dropped
-at the end.
+creates them as the next client, timed as an operator sees it (wall time of the command,
+start-up included), and a second COPY once more. ``--also SRC`` first times the import of
+another source tree (a checkout of an older commit: ``git archive BASE src | tar -x``) the
+same way, so that versions are compared in one run. Prints the rates and each import's
+ratio to the COPYs' mean (their pace drifts with the machine's), with the CPU each side
+used: the import processes' own (``wait4``, workers included) and its PostgreSQL backends'
+(sampled from /proc while it runs), and how busy the machine was otherwise. The database
+is dropped at the end.
 """
 
 import argparse
@@ -111,26 +113,37 @@ def _import(name: str, env: dict[str, str], command: list[str]) -> dict[str, Any
     }
 
 
-def _report(rows: int, copies: list[dict[str, float]], imported: dict[str, Any]) -> dict[str, Any]:
-    copy_rates = [rows / copied["seconds"] for copied in copies]
-    copy_rate, import_rate = sum(copy_rates) / len(copy_rates), rows / imported["seconds"]
+def _imported(rows: int, copy_rate: float, imported: dict[str, Any]) -> dict[str, Any]:
+    import_rate = rows / imported["seconds"]
     return {
-        "rows": rows,
-        "copy_rows_per_s": [round(rate) for rate in copy_rates],
-        "copy_db_cpu_us_per_row": [round(c["db_cpu"] / rows * 1e6) for c in copies],
+        "source": imported["source"],
         "import_rows_per_s": round(import_rate),
+        "ratio": round(import_rate / copy_rate, 3),
         "import_cpu_us_per_row": round(imported["cpu"] / rows * 1e6),
         "import_db_cpu_us_per_row": round(imported["db_cpu"] / rows * 1e6),
-        # Against the mean of the COPYs before and after: the machine's pace drifts.
-        "ratio": round(import_rate / copy_rate, 3),
         "other_cores_during_import": round(imported["others"], 2),
-        "busy_cores_during_copies": [round(c["busy"] / c["seconds"], 2) for c in copies],
         "summary": imported["summary"],
     }
 
 
-def measure(rows: int, jobs: int | None, work: Path) -> dict[str, Any]:
-    """COPY as client 1, import as client 2, COPY again as client 3."""
+def _report(
+    rows: int, copies: list[dict[str, float]], imports: list[dict[str, Any]]
+) -> dict[str, Any]:
+    copy_rates = [rows / copied["seconds"] for copied in copies]
+    # Ratios are to the mean of the COPYs before and after: the machine's pace drifts.
+    copy_rate = sum(copy_rates) / len(copy_rates)
+    return {
+        "rows": rows,
+        "copy_rows_per_s": [round(rate) for rate in copy_rates],
+        "copy_db_cpu_us_per_row": [round(c["db_cpu"] / rows * 1e6) for c in copies],
+        "busy_cores_during_copies": [round(c["busy"] / c["seconds"], 2) for c in copies],
+        "imports": [_imported(rows, copy_rate, imported) for imported in imports],
+    }
+
+
+def measure(rows: int, jobs: int | None, work: Path, sources: list[Path]) -> dict[str, Any]:
+    """COPY as client 1; the import of each of ``sources`` (source trees of other versions,
+    e.g. a worktree of an older commit), then this one's, as clients 2, 3, ...; COPY again."""
     compat.use_key_file(work / "bench.key")
     source = work / "import.jsonl"
     with _database() as (name, url):
@@ -143,22 +156,32 @@ def measure(rows: int, jobs: int | None, work: Path) -> dict[str, Any]:
         records = _records(rows, 1)
         say("bench: bare COPY")
         copies = [asyncio.run(_copy(url, records))]
-        say("bench: customer-registry import")
-        command = ["customer-registry", "import", str(source), "--client-id", "2"]
-        command += ["--jobs", str(jobs)] if jobs else []
-        imported = _import(name, env, command)
+        imports = []
+        for client_id, tree in enumerate([*sources, None], 2):
+            say(f"bench: customer-registry import ({tree or 'this tree'})")
+            command = [sys.executable, "-m", "customer_registry", "import", str(source),
+                       "--client-id", str(client_id)]  # fmt: skip
+            command += ["--jobs", str(jobs)] if jobs else []
+            # PYTHONPATH comes before the installed (editable) package.
+            tree_env = {**env, "PYTHONPATH": str(tree)} if tree else env
+            imports.append({**_import(name, tree_env, command), "source": str(tree or "")})
         say("bench: bare COPY again")
-        copies.append(asyncio.run(_copy(url, [(3, *record[1:]) for record in records])))
-        return _report(rows, copies, imported)
+        again = [(len(imports) + 2, *record[1:]) for record in records]
+        copies.append(asyncio.run(_copy(url, again)))
+        return _report(rows, copies, imports)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--jobs", type=int, default=None, help="the import's --jobs")
+    parser.add_argument(
+        "--also", type=Path, action="append", default=[], metavar="SRC",
+        help="also time the import of this source tree (its src/), before this one's",
+    )  # fmt: skip
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
-        print(json.dumps(measure(args.rows, args.jobs, Path(work))))  # noqa: T201
+        print(json.dumps(measure(args.rows, args.jobs, Path(work), args.also)))  # noqa: T201
 
 
 if __name__ == "__main__":
