@@ -200,7 +200,7 @@ def created(
     ``new, entry = changes.creation(customer, audit, now, ids)``, made from the values
     without either object: a third less CPU per created row (tests compare the two)."""
     values = changes.created_values(customer, now, ids)
-    created_changes = ((name, None, value) for name, value in changes.created_changes(values))
+    created_changes = [(name, None, value) for name, value in changes.created_changes(values)]
     history = history_repository.record_of(
         store,
         client_id=customer.client_id,

@@ -3,6 +3,7 @@
 import json
 from collections.abc import Iterable
 from datetime import datetime
+from functools import cache
 from operator import attrgetter
 from typing import Any
 
@@ -35,6 +36,11 @@ def _json(value: object) -> str:
     return json.dumps(value, default=str)
 
 
+@cache
+def _opening(field: str) -> str:
+    return f'{{"field": {_string(field)}, "old": '
+
+
 Change = tuple[str, object, object]  # field, old value, new value
 Record = tuple[Any, ...]  # a history row's values, in the table's column order
 _CHANGE = attrgetter("field", "old", "new")
@@ -57,7 +63,10 @@ def record_of(
             where = _context(client_id, customer_number, field)
             old = None if old is None else store.vault.encrypt(str(old), where)
             new = None if new is None else store.vault.encrypt(str(new), where)
-        texts.append(f'{{"field": {_string(field)}, "old": {_json(old)}, "new": {_json(new)}}}')
+        # Most values are text, and a created field's old value is None: no call for those.
+        old_text = "null" if old is None else _json(old)
+        new_text = _string(new) if type(new) is str else _json(new)
+        texts.append(f'{_opening(field)}{old_text}, "new": {new_text}}}')
     return (
         client_id,
         customer_number,
