@@ -39,7 +39,7 @@ from customer_registry.customers.service import Outcome
 from customer_registry.db import open_database
 from customer_registry.vault import Vault
 
-BATCH = 2000
+BATCH = 5000
 Advance = Callable[[int], None]
 Running = Callable[[Advance], Counter[str]]
 
