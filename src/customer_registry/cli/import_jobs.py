@@ -14,6 +14,7 @@ import gc
 import heapq
 import json
 import multiprocessing
+import re
 import sys
 import threading
 import zlib
@@ -56,28 +57,42 @@ class Job:
     share: int = 0
     shares: int = 1
 
+    def keeps(self, line: int, text: str) -> bool:
+        """Whether the JSON line ``text`` is this share's."""
+        return self._mine(_number_in(text, self.dialect), line)
+
     def takes(self, record: Record) -> bool:
-        if self.shares == 1:
+        """Whether the record is this share's; JSON lines ``keeps`` has decided already."""
+        if self.shares == 1 or record.text is not None:
             return True
-        number = self._customer_number(record)
-        key = zlib.crc32(number.encode()) if number is not None else record.line
+        number = SHAPES[self.dialect].customer_number(nested(record.cells or {}))
+        return self._mine(number if isinstance(number, str) else None, record.line)
+
+    def _mine(self, number: str | None, line: int) -> bool:
+        key = zlib.crc32(number.encode()) if number is not None else line
         return key % self.shares == self.share
 
-    def _customer_number(self, record: Record) -> str | None:
-        if record.text is not None:
-            data = _json(record.text)
-            if data is None:
-                return None  # refused all the same, by whichever share has its line
-        else:
-            data = nested(record.cells or {})
-        number = SHAPES[self.dialect].customer_number(data)
-        return number if isinstance(number, str) else None
+
+# A line's one "customerNumber" member, a string, and no escapes anywhere: where the JSON
+# gives the row a number, this is it, so each customer's rows still find one share (a row
+# the JSON gives none is no other row's customer, whichever share reads it).
+_PLAIN_NUMBER = re.compile(r'"customerNumber"\s*:\s*"([^"\\]*)"')
+
+
+def _number_in(text: str, dialect: Dialect) -> str | None:
+    """The customer number of a JSON line, None if it has none that can be read. Every
+    process reads every line for it: most lines need no parse (0.4 us instead of 0.7)."""
+    if "\\" not in text and text.count('"customerNumber"') == 1:
+        found = _PLAIN_NUMBER.search(text)
+        if found is not None:
+            return found[1]
+    number = SHAPES[dialect].customer_number(_json(text))
+    return number if isinstance(number, str) else None
 
 
 def _json(text: str) -> object:
-    """The JSON value of a line, None if it has none. Every process reads every line for its
-    customer number: orjson takes a quarter of json's time, and what it refuses (NaN, lone
-    surrogates, huge numbers) json decides."""
+    """The JSON value of a line, None if it has none. orjson takes a quarter of json's time;
+    what it refuses (NaN, lone surrogates, huge numbers) json decides."""
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
@@ -141,7 +156,8 @@ async def _import(
     with ExitStack() as files:
         source = files.enter_context(job.path.open("rb"))
         out = files.enter_context(job.report.open("w", encoding="utf-8")) if job.report else None
-        taken = (r for r in _tracked(records(source, job.form), advance) if job.takes(r))
+        found = records(source, job.form, job.keeps if job.shares > 1 else None)
+        taken = (record for record in _tracked(found, advance) if job.takes(record))
         batched = importer.batches(from_records(taken, job.dialect, job.client_id), BATCH)
         try:
             imported = importer.run(
