@@ -1,6 +1,6 @@
 """SQL for many customers at once: imports lock, insert and update whole batches, exports
-stream a client's customers. Row values come from ``repository``, so personal data is sealed
-and derived columns are computed exactly as for a single write.
+stream a client's customers. Rows hold the values ``repository`` writes for a single write:
+personal data sealed by it, derived columns computed by ``rules`` (tests compare the two).
 """
 
 import json
@@ -167,7 +167,7 @@ async def _unclaimed(store: Store, records: Sequence[Record]) -> set[int]:
     customer of their client holds nor an earlier one of them: those can be copied in.
 
     Generated internal numbers and sign-up ids are 9 random digits: at 100,000 customers,
-    one batch in three would draw one that is taken, and copying it would fail the batch.
+    two batches of 5,000 in three would draw one that is taken, failing their copy.
     """
     wanted = [_IDENTIFIERS_OF(found) for found in records]
     params: dict[str, Any] = {"client_id": records[0][_CLIENT]}
