@@ -296,3 +296,46 @@ def test_import_as_a_process_prints_a_summary(env: dict[str, str], tmp_path: Pat
     assert result.returncode == 1, result.stderr
     assert "imported 2 rows: 1 created, 0 updated, 0 unchanged, 1 rejected" in result.stderr
     assert "rows/s" in result.stderr
+
+
+async def test_a_row_bringing_an_identifier_another_customer_holds_is_rejected_alone(
+    env: dict[str, str], horizon: httpx.AsyncClient, client_id: int, tmp_path: Path
+) -> None:
+    base = {"type": "Company", "companyName": "ACME", "street": "Road 1", "postalCode": "1",
+            "postalPlace": "Oslo", "countryCode": "NO"}  # fmt: skip
+    first = write_rows(tmp_path / "first.jsonl", [{**base, "customerNumber": "r1",
+                                                   "internalNumber": "123456789"}])  # fmt: skip
+    await import_file(env, first, client_id)
+    rows = [{**base, "customerNumber": "r2", "internalNumber": "123456789"},
+            {**base, "customerNumber": "r3"}]  # fmt: skip
+
+    _, report = await import_file(env, write_rows(tmp_path / "second.jsonl", rows), client_id)
+
+    assert [r["outcome"] for r in report] == ["rejected", "created"]
+    assert report[0]["reasons"] == [
+        {"name": "internalNumber", "reason": "already used by customer 'r1'"}
+    ]
+    assert (await horizon.get(customer_url(client_id, "r2"))).status_code == 404
+
+
+def test_an_import_as_a_process_shares_its_rows_with_a_second_one(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    numbers = [f"p{n}" for n in range(1, 41)]
+    rows: list[Any] = [horizon_row(number) for number in numbers]
+    rows[5:5] = ["[]", horizon_row("p1", email="new@mail.com")]
+    path, report = write_rows(tmp_path / "rows.jsonl", rows), tmp_path / "report.jsonl"
+    command = [sys.executable, "-m", "customer_registry", "import", str(path),
+               "--client-id", str(new_client_id()), "--dialect", "horizon", "--jobs", "2",
+               "--report", str(report)]  # fmt: skip
+
+    result = subprocess.run(
+        command, env={**os.environ, **env}, capture_output=True, text=True, timeout=120
+    )
+
+    assert result.returncode == 1, result.stderr
+    assert "imported 42 rows: 40 created, 1 updated, 0 unchanged, 1 rejected" in result.stderr
+    lines = [json.loads(line) for line in report.read_text().splitlines()]
+    assert [line["line"] for line in lines] == list(range(1, 43))
+    assert [line["outcome"] for line in lines][5:7] == ["rejected", "updated"]
+    assert list(tmp_path.glob("*.partial")) == []

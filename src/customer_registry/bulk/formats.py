@@ -8,7 +8,7 @@ member. Cells are text, except the two members the models want typed: ``existing
 import codecs
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any, BinaryIO, Literal
 
@@ -35,11 +35,16 @@ class Record:
     problem: InvalidParameter | None = None
 
 
-def records(file: BinaryIO, form: Format) -> Iterator[Record]:
-    return _jsonl(file) if form == "jsonl" else _csv(file)
+Keep = Callable[[int, str], bool]
 
 
-def _jsonl(file: BinaryIO) -> Iterator[Record]:
+def records(file: BinaryIO, form: Format, keep: Keep | None = None) -> Iterator[Record]:
+    """The file's records. ``keep(line, text)``: whether to read a JSON line any further
+    (CSV records and lines that are not text are all read)."""
+    return _jsonl(file, keep) if form == "jsonl" else _csv(file)
+
+
+def _jsonl(file: BinaryIO, keep: Keep | None) -> Iterator[Record]:
     offset = 0
     for number, raw in enumerate(file, 1):
         offset += len(raw)
@@ -47,9 +52,12 @@ def _jsonl(file: BinaryIO) -> Iterator[Record]:
         if not line.strip():
             continue  # blank lines separate nothing; they are not rows
         try:
-            yield Record(number, offset, text=line.decode())
+            text = line.decode()
         except UnicodeDecodeError:
             yield Record(number, offset, problem=InvalidParameter("body", "is not UTF-8 text"))
+            continue
+        if keep is None or keep(number, text):
+            yield Record(number, offset, text=text)
 
 
 class _Lines:

@@ -6,6 +6,8 @@ so that only the row at fault is rejected and no customer is ever half-written.
 """
 
 from collections.abc import AsyncIterator, Iterable, Iterator
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any, Protocol
 
 from customer_registry.bulk.rows import Row
 from customer_registry.customers import bulk_repository, service
@@ -44,34 +46,62 @@ def _audit(source: str, line: int) -> Audit:
     return Audit(DIALECT, None, f"import:{source[:100]}:{line}")
 
 
+class Counts(Protocol):
+    """Two counts: a list, or an array shared by processes."""
+
+    def __getitem__(self, index: int, /) -> int: ...
+    def __setitem__(self, index: int, value: int, /) -> None: ...
+
+
+class Doubling:
+    """Refresh the planner's statistics each time the import has doubled the customers it
+    created since they were last refreshed: a handful of ANALYZEs, however many rows.
+
+    ``state`` holds the customers created and the count due next; several processes share
+    it, and a ``lock``, so that between them they refresh as often as one process would.
+    """
+
+    def __init__(
+        self,
+        state: Counts | None = None,
+        lock: AbstractContextManager[Any] | None = None,
+    ) -> None:
+        self.state = state if state is not None else [0, 1]
+        self.lock = lock or nullcontext()
+
+    def due(self, created: int) -> bool:
+        """Count ``created`` more; whether the statistics are to be refreshed now."""
+        with self.lock:
+            total = self.state[0] = self.state[0] + created
+            if total < self.state[1]:
+                return False
+            self.state[1] = 2 * total
+            return True
+
+
 async def run(
-    database: Database, vault: Vault, batched: Iterable[list[Row]], *, source: str
+    database: Database,
+    vault: Vault,
+    batched: Iterable[list[Row]],
+    *,
+    source: str,
+    statistics: Doubling | None = None,
 ) -> AsyncIterator[tuple[Row, Outcome]]:
-    """Write the rows' writes; yields each row with what became of it, in input order."""
-    statistics = _Statistics()
+    """Write the rows' writes; yields each row with what became of it, in input order.
+
+    ``statistics``: when to refresh the planner's statistics, shared by the processes of an
+    import that has several.
+    """
+    doubling = statistics or Doubling()
     for batch in batched:
         writes = [(row.write, _audit(source, row.line)) for row in batch if row.write]
         outcomes = await _write(database, vault, writes)
-        await statistics.after(database, vault, outcomes)
+        if doubling.due(sum(outcome.kind == "created" for outcome in outcomes)):
+            async with database.transaction() as conn:
+                await bulk_repository.refresh_statistics(Store(conn, vault))
         written = iter(outcomes)
         for row in batch:
             yield row, next(written) if row.write else Outcome("rejected", row.reasons)
-
-
-class _Statistics:
-    """Refreshes the planner's statistics each time the import has doubled what it created
-    since they were last refreshed: a handful of ANALYZEs, however many rows."""
-
-    def __init__(self) -> None:
-        self.created = 0
-        self.next_refresh = 1
-
-    async def after(self, database: Database, vault: Vault, outcomes: list[Outcome]) -> None:
-        self.created += sum(outcome.kind == "created" for outcome in outcomes)
-        if self.created >= self.next_refresh:
-            async with database.transaction() as conn:
-                await bulk_repository.refresh_statistics(Store(conn, vault))
-            self.next_refresh = 2 * self.created
 
 
 async def _write(database: Database, vault: Vault, writes: list[Write]) -> list[Outcome]:

@@ -1,22 +1,31 @@
 """SQL for many customers at once: imports lock, insert and update whole batches, exports
-stream a client's customers. Row values come from ``repository``, so personal data is sealed
-and derived columns are computed exactly as for a single write.
+stream a client's customers. Rows hold the values ``repository`` writes for a single write:
+personal data sealed by it, derived columns computed by ``rules`` (tests compare the two).
 """
 
 import json
 from collections.abc import AsyncIterator, Collection, Sequence
+from datetime import datetime
+from operator import attrgetter, itemgetter
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from customer_registry.customers import copy_writes
-from customer_registry.customers.model import CUSTOMER_FIELDS, Customer
+from customer_registry.customers import changes, copy_writes, history_repository, rules
+from customer_registry.customers.copy_writes import NAMES, Record
+from customer_registry.customers.model import (
+    CUSTOMER_FIELDS,
+    SEALED_FIELDS,
+    Audit,
+    Customer,
+    HistoryEntry,
+)
 from customer_registry.customers.repository import (
     _COLUMNS,
     _customer,
-    _row,
+    _seal,
     set_columns,
     update_of,
     update_params,
@@ -59,9 +68,27 @@ _LOCK_MANY = Sql(
         ),
     ),
 )
-_ANALYZE = Sql(sa.text("ANALYZE customers"))
+# The columns the batch lookups key on: a whole-table ANALYZE also sorts a 30,000-row sample
+# of every other column, 470 ms instead of 50 at 90,000 customers, several times an import.
+_ANALYZE = Sql(sa.text("ANALYZE customers (client_id, customer_number)"))
 _INSERT_SQLITE = Sql(
     sqlite.insert(customers).on_conflict_do_nothing().returning(_c.customer_number)
+)
+# The stored ones among the 9-digit identifiers of a batch's creates, by their unique indexes.
+# Payment ids are 20 random digits and a check digit: not looked up, as no draw will ever
+# repeat one; one an import brings that is taken fails the copy, and the staging path
+# reports it.
+_CLAIMABLE = (_c.internal_number, _c.sign_up_id)
+_CLAIMED = Sql(
+    select(*_CLAIMABLE).where(
+        _c.client_id == bindparam("client_id"),
+        sa.or_(
+            *(
+                column == sa.any_(bindparam(column.name, type_=postgresql.ARRAY(column.type)))
+                for column in _CLAIMABLE
+            )
+        ),
+    )
 )
 
 
@@ -84,27 +111,128 @@ async def lock_many(store: Store, client_id: int, numbers: Sequence[str]) -> dic
     return {row["customer_number"]: _customer(store, row) for row in rows}
 
 
+Create = tuple[Customer, Audit]  # a new customer as written, and who writes it
 Update = tuple[Customer, Collection[str]]  # the customer as written, and its changed fields
 
 
-async def write_many(
-    store: Store, creates: Sequence[Customer], updates: Sequence[Update]
-) -> set[str]:
-    """Insert ``creates`` and write the changed fields of ``updates`` (which must be locked).
+async def create_many(store: Store, creates: Sequence[Create], now: datetime) -> set[str]:
+    """Insert the customers ``changes.creation`` makes of ``creates`` and their history
+    entries (generated identifiers drawn for the batch).
 
     Returns the numbers of the creates that were not inserted: a customer of that number was
     created meanwhile, or one of its identifiers is taken.
     """
-    create_rows = [_row(store, customer, CUSTOMER_FIELDS) for customer in creates]
+    if not creates:
+        return set()
+    drawn = rules.new_identifiers(len(creates))
+    built = [created(store, *create, now, ids) for create, ids in zip(creates, drawn, strict=True)]
+    records = [customer for customer, _ in built]
     if _is_postgres(store):
-        # One staging table for both: an updated row is written whole, which costs
-        # PostgreSQL no more than naming its changed columns would.
-        update_rows = [_row(store, customer, CUSTOMER_FIELDS) for customer, _ in updates]
-        inserted = await copy_writes.write(store.conn, create_rows, update_rows)
+        inserted = await _insert_postgres(store, records)
     else:
-        inserted = await _insert(store, create_rows)
-        await _update(store, updates)
-    return {customer.customer_number for customer in creates} - inserted
+        inserted = await _insert(store, [dict(zip(NAMES, found, strict=True)) for found in records])
+    await history_repository.add_many(
+        store, [history for customer, history in built if customer[_NUMBER] in inserted]
+    )
+    return {customer.customer_number for customer, _ in creates} - inserted
+
+
+async def update_many(store: Store, planned: Sequence[tuple[Customer, HistoryEntry]]) -> None:
+    """Write the customers of ``planned`` (``changes.planned``; they must be locked) and
+    their history entries. PostgreSQL: rows are written whole, which costs it no more than
+    naming the changed columns would."""
+    if _is_postgres(store):
+        await copy_writes.write(store.conn, [], [record(store, new) for new, _ in planned])
+    else:
+        await _update(store, [(new, [c.field for c in entry.changes]) for new, entry in planned])
+    entries = [history_repository.record(store, entry) for _, entry in planned]
+    await history_repository.add_many(store, entries)
+
+
+async def _insert_postgres(store: Store, records: list[Record]) -> set[str]:
+    """Records whose identifiers are free are copied straight into the table; the others,
+    and all of them if that copy meets a customer created meanwhile, go through the staging
+    table, whose insert skips those that conflict. Returns the numbers inserted."""
+    free = await _unclaimed(store, records)
+    direct = [records[index] for index in free]
+    if direct and not await copy_writes.insert_new(store.conn, direct):
+        free = set()
+    staged = [found for index, found in enumerate(records) if index not in free]
+    inserted = await copy_writes.write(store.conn, staged, [])
+    return inserted | {records[index][_NUMBER] for index in free}
+
+
+async def _unclaimed(store: Store, records: Sequence[Record]) -> set[int]:
+    """Which of the new ``records`` (by index) bring identifiers that neither a stored
+    customer of their client holds nor an earlier one of them: those can be copied in.
+
+    Generated internal numbers and sign-up ids are 9 random digits: at 100,000 customers,
+    two batches of 5,000 in three would draw one that is taken, failing their copy.
+    """
+    wanted = [_IDENTIFIERS_OF(found) for found in records]
+    params: dict[str, Any] = {"client_id": records[0][_CLIENT]}
+    for column, position in zip(_CLAIMABLE, (1, 2), strict=True):
+        params[column.name] = [ids[position] for ids in wanted]
+    held: set[tuple[int, Any]] = set()  # (position in _IDENTIFIERS_OF, value)
+    for row in await store.conn.fetch(_CLAIMED, params):
+        held |= {(1, row[0]), (2, row[1])}
+    free = set()
+    for index, ids in enumerate(wanted):
+        mine = set(enumerate(ids))
+        if not mine & held:
+            free.add(index)
+            held |= mine
+    return free
+
+
+_CLIENT, _NUMBER = NAMES.index("client_id"), NAMES.index("customer_number")
+_IDENTIFIERS_OF = itemgetter(
+    *(NAMES.index(name) for name in ("payment_id", "internal_number", "sign_up_id"))
+)
+_FIELD_VALUES = attrgetter(*CUSTOMER_FIELDS)
+_IN_TABLE_ORDER = itemgetter(*NAMES)
+
+
+def created(
+    store: Store, customer: Customer, audit: Audit, now: datetime, ids: rules.Identifiers
+) -> tuple[Record, history_repository.Record]:
+    """``record(store, new)`` and ``history_repository.record(store, entry)`` for
+    ``new, entry = changes.creation(customer, audit, now, ids)``, made from the values
+    without either object: a third less CPU per created row (tests compare the two)."""
+    values = changes.created_values(customer, now, ids)
+    created_changes = [(name, None, value) for name, value in changes.created_changes(values)]
+    history = history_repository.record_of(
+        store,
+        client_id=customer.client_id,
+        customer_number=customer.customer_number,
+        version=1,
+        changed_at=now,
+        audit=audit,
+        changes=created_changes,
+    )
+    return _record(store, customer, values), history
+
+
+def record(store: Store, customer: Customer) -> Record:
+    """``_row(store, customer, CUSTOMER_FIELDS)`` in the table's column order, for COPY:
+    the same values, built without the generality a single write's columns need."""
+    return _record(store, customer, _FIELD_VALUES(customer))
+
+
+def _record(store: Store, customer: Customer, values: Sequence[Any]) -> Record:
+    """The record of ``values`` (in ``CUSTOMER_FIELDS`` order), whose data fields are
+    ``customer``'s."""
+    row = dict(zip(CUSTOMER_FIELDS, values, strict=True))
+    for name in SEALED_FIELDS:
+        row[name] = _seal(store, customer, name, row[name])
+    ssn, organization_number = customer.ssn, customer.organization_number
+    row["ssn_index"] = None if ssn is None else store.vault.blind_index(ssn)
+    row["organization_number_index"] = (
+        None if organization_number is None else store.vault.blind_index(organization_number)
+    )
+    row.update(rules.all_derived_columns(customer))
+    found: Record = _IN_TABLE_ORDER(row)
+    return found
 
 
 async def _insert(store: Store, rows: list[dict[str, Any]]) -> set[str]:

@@ -6,8 +6,10 @@ caller reads the stored customer and writes the result.
 """
 
 import dataclasses
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from datetime import UTC, datetime
+from operator import attrgetter
+from typing import Any
 
 from customer_registry.customers import rules
 from customer_registry.customers.model import (
@@ -21,25 +23,36 @@ from customer_registry.customers.model import (
 )
 
 DATA_FIELDS = tuple(name for name in CUSTOMER_FIELDS if name not in STORE_FIELDS)
+_VALUES = attrgetter(*CUSTOMER_FIELDS)
+_AT = {name: index for index, name in enumerate(CUSTOMER_FIELDS)}
+_DATA_AT = tuple((name, _AT[name]) for name in DATA_FIELDS)
 
 
-def _fresh(customer: Customer, now: datetime) -> Customer:
-    """The customer as created: identifiers it brings (an import's) are kept, others drawn."""
-    return dataclasses.replace(
-        customer,
-        payment_id=customer.payment_id or rules.new_payment_id(),
-        internal_number=customer.internal_number or rules.new_internal_number(),
-        sign_up_id=customer.sign_up_id or rules.new_sign_up_id(),
-        version=1,
-        created_at=now,
-        updated_at=now,
-    )
+def created_values(customer: Customer, now: datetime, ids: rules.Identifiers | None) -> list[Any]:
+    """The values of the customer as created, in ``CUSTOMER_FIELDS`` order: identifiers it
+    brings (an import's) are kept, others drawn (``ids``: drawn already, for a batch)."""
+    values = list(_VALUES(customer))
+    if ids is None:
+        ids = (
+            customer.payment_id or rules.new_payment_id(),
+            customer.internal_number or rules.new_internal_number(),
+            customer.sign_up_id or rules.new_sign_up_id(),
+        )
+    values[_AT["payment_id"]] = customer.payment_id or ids[0]
+    values[_AT["internal_number"]] = customer.internal_number or ids[1]
+    values[_AT["sign_up_id"]] = customer.sign_up_id or ids[2]
+    values[_AT["version"]] = 1
+    values[_AT["created_at"]] = values[_AT["updated_at"]] = now
+    return values
 
 
-def _changes(old: Customer | None, new: Customer, fields: Collection[str]) -> list[FieldChange]:
-    if old is None:
-        values = ((name, getattr(new, name)) for name in fields)
-        return [FieldChange(name, None, value) for name, value in values if value is not None]
+def created_changes(values: list[Any]) -> Iterator[tuple[str, Any]]:
+    """The history changes of a create (``created_values``): each data field that has a
+    value, with that value; the old value is None."""
+    return ((name, values[at]) for name, at in _DATA_AT if values[at] is not None)
+
+
+def _changes(old: Customer, new: Customer, fields: Collection[str]) -> list[FieldChange]:
     changes = []
     for name in fields:
         before, after = getattr(old, name), getattr(new, name)
@@ -59,9 +72,14 @@ def _entry(customer: Customer, changes: list[FieldChange], audit: Audit) -> Hist
     )
 
 
-def creation(customer: Customer, audit: Audit, now: datetime) -> tuple[Customer, HistoryEntry]:
-    new = _fresh(customer, now)
-    return new, _entry(new, _changes(None, new, DATA_FIELDS), audit)
+def creation(
+    customer: Customer, audit: Audit, now: datetime, ids: rules.Identifiers | None = None
+) -> tuple[Customer, HistoryEntry]:
+    """The customer as created and its history entry (``ids``: see ``created_values``)."""
+    values = created_values(customer, now, ids)
+    new = Customer(**dict(zip(CUSTOMER_FIELDS, values, strict=True)))
+    changes = [FieldChange(name, None, value) for name, value in created_changes(values)]
+    return new, _entry(new, changes, audit)
 
 
 def planned(

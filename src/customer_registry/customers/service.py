@@ -148,46 +148,40 @@ async def upsert_one(store: Store, write: CustomerWrite, audit: Audit) -> Outcom
 
 
 async def upsert_many(store: Store, writes: Sequence[tuple[CustomerWrite, Audit]]) -> list[Outcome]:
-    """``upsert_one`` for each write, set-wise: one lock, one insert and one update statement.
+    """``upsert_one`` for each write, set-wise: one lock, then a few statements for all the
+    creates and a few for all the updates.
 
     The writes belong to one client and name distinct customers. A create that the insert
     skips (created meanwhile, or a clash of identifiers) is redone by ``upsert_one``.
     """
     if not writes:
         return []
-    first = writes[0][0].customer
     numbers = [write.customer.customer_number for write, _ in writes]
-    stored = await bulk_repository.lock_many(store, first.client_id, numbers)
+    stored = await bulk_repository.lock_many(store, writes[0][0].customer.client_id, numbers)
     now = datetime.now(UTC)
-    planned = [
-        changes.creation(write.customer, audit, now)
-        if (old := stored.get(write.customer.customer_number)) is None
-        else changes.planned(old, write, audit, now)
+    creates = [
+        (w.customer, audit) for w, audit in writes if w.customer.customer_number not in stored
+    ]
+    skipped = await bulk_repository.create_many(store, creates, now)
+    plans = {
+        number: changes.planned(stored[number], write, audit, now)
         for write, audit in writes
-    ]
-    effective = [plan for plan in planned if plan is not None]
-    creates = [customer for customer, _ in effective if customer.version == 1]
-    updates = [
-        (customer, [change.field for change in entry.changes])
-        for customer, entry in effective
-        if customer.version > 1
-    ]
-    skipped = await bulk_repository.write_many(store, creates, updates)
-    await history_repository.add_many(
-        store, [entry for _, entry in effective if entry.customer_number not in skipped]
-    )
+        if (number := write.customer.customer_number) in stored
+    }
+    await bulk_repository.update_many(store, [plan for plan in plans.values() if plan])
     return [
         await upsert_one(store, write, audit)
         if write.customer.customer_number in skipped
-        else Outcome(_kind(plan))
-        for (write, audit), plan in zip(writes, planned, strict=True)
+        else _kind(write.customer.customer_number, plans)
+        for write, audit in writes
     ]
 
 
-def _kind(plan: tuple[Customer, HistoryEntry] | None) -> WriteOutcome:
-    if plan is None:
-        return "unchanged"
-    return "created" if plan[0].version == 1 else "updated"
+def _kind(number: str, plans: dict[str, tuple[Customer, HistoryEntry] | None]) -> Outcome:
+    """What became of the accepted write of customer ``number`` (``plans``: the updates')."""
+    if number not in plans:
+        return Outcome("created")
+    return Outcome("unchanged" if plans[number] is None else "updated")
 
 
 async def read_as(
