@@ -1,8 +1,10 @@
 """The Typer application and what its commands share."""
 
 import asyncio
+import os
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from pathlib import Path
+from typing import IO, TypeVar
 
 import typer
 from rich.console import Console
@@ -31,6 +33,14 @@ def prepare_database(current: Settings) -> None:
 
 def safe_url(current: Settings) -> str:
     return database_url(current.database_url).render_as_string(hide_password=True)
+
+
+def private_file(path: Path) -> IO[str]:
+    """``path`` opened for writing text, readable by its owner only: exports and import
+    reports hold personal data."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # a file that was there keeps its mode through O_CREAT
+    return os.fdopen(fd, "w", encoding="utf-8", newline="")
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

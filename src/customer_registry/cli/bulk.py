@@ -20,7 +20,7 @@ from customer_registry.auth import MAX_CLIENT_ID
 from customer_registry.bulk.formats import Format, HeaderInvalid, Writer
 from customer_registry.bulk.rows import SHAPES, Dialect
 from customer_registry.cli import import_jobs
-from customer_registry.cli.app import app, console, fail, prepare_database, settings
+from customer_registry.cli.app import app, console, fail, prepare_database, private_file, settings
 from customer_registry.cli.import_jobs import Advance
 from customer_registry.config import Settings
 from customer_registry.customers import service
@@ -151,7 +151,7 @@ def _output(path: Path | None) -> Iterator[IO[str]]:
         return
     partial = path.with_name(path.name + ".partial")
     try:
-        with partial.open("w", encoding="utf-8", newline="") as out:
+        with private_file(partial) as out:
             yield out
     except BaseException:
         partial.unlink(missing_ok=True)

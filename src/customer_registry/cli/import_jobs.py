@@ -35,6 +35,7 @@ from customer_registry.bulk import importer
 from customer_registry.bulk.formats import Format, Record, nested, records
 from customer_registry.bulk.importer import Doubling
 from customer_registry.bulk.rows import SHAPES, Dialect, Row, from_records
+from customer_registry.cli.app import private_file
 from customer_registry.config import Settings
 from customer_registry.customers.service import Outcome
 from customer_registry.db import open_database
@@ -155,7 +156,7 @@ async def _import(
     counts: Counter[str] = Counter()
     with ExitStack() as files:
         source = files.enter_context(job.path.open("rb"))
-        out = files.enter_context(job.report.open("w", encoding="utf-8")) if job.report else None
+        out = files.enter_context(private_file(job.report)) if job.report else None
         found = records(source, job.form, job.keeps if job.shares > 1 else None)
         taken = (record for record in _tracked(found, advance) if job.takes(record))
         batched = importer.batches(from_records(taken, job.dialect, job.client_id), BATCH)
@@ -281,5 +282,5 @@ def _merge(parts: list[Path], report: Path) -> None:
     """The shares' reports, each in file order, merged into one in file order."""
     with ExitStack() as files:
         opened: list[IO[str]] = [files.enter_context(p.open(encoding="utf-8")) for p in parts]
-        out = files.enter_context(report.open("w", encoding="utf-8"))
+        out = files.enter_context(private_file(report))
         out.writelines(heapq.merge(*opened, key=lambda line: json.loads(line)["line"]))

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from customer_registry.config import Settings
 from customer_registry.db.postgres import PostgresDatabase
-from customer_registry.db.sqlite import SqliteDatabase
+from customer_registry.db.sqlite import SqliteDatabase, create_private
 from customer_registry.db.statements import Params, Rows, Sql, Statement
 from customer_registry.db.tables import (
     credential_clients,
@@ -135,6 +135,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
     url = database_url(settings.database_url)
     if url.get_backend_name() == "postgresql":
         return create_async_engine(url)
+    create_private(url.database or "")
     engine = create_async_engine(url, connect_args={"timeout": 30})
     event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
     event.listen(engine.sync_engine, "begin", _sqlite_on_begin)

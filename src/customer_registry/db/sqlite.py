@@ -9,6 +9,7 @@ never by SQLite's busy handler, which would stop every request of this process m
 """
 
 import asyncio
+import os
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -99,7 +100,17 @@ class SqliteTx:
         raise NotImplementedError("COPY is PostgreSQL's")
 
 
+def create_private(path: str) -> None:
+    """Create the database file readable and writable by its owner only, if there is none:
+    it holds personal data, and SQLite gives the -wal and -shm files the same permissions."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except (FileExistsError, FileNotFoundError):  # there already; or SQLite says what is wrong
+        return
+
+
 def connect(path: str, *, busy_ms: int) -> sqlite3.Connection:
+    create_private(path)
     conn = sqlite3.connect(
         path,
         isolation_level=None,  # we BEGIN ourselves: the module's own handling breaks IMMEDIATE
