@@ -136,9 +136,7 @@ def _logging(change: Any) -> Sql:
     return Sql(select(changed).add_cte(log))
 
 
-_INSERT_LOGGED = _logging(
-    postgresql.insert(customers).on_conflict_do_nothing().returning(*_COLUMNS)
-)
+_INSERT_LOGGED = _logging(_INSERT_PG)
 
 
 async def _one(store: Store, stmt: Any, params: dict[str, Any] | None = None) -> Customer | None:
@@ -213,19 +211,22 @@ def key_params(customer: Customer) -> dict[str, Any]:
     return {"key_client_id": customer.client_id, "key_number": customer.customer_number}
 
 
+def _update(columns: frozenset[str]) -> Any:
+    values: dict[str, Any] = {name: sa.bindparam(f"new_{name}") for name in sorted(columns)}
+    return sa.update(customers).where(WHERE_KEY).values(values)
+
+
 @lru_cache(maxsize=512)
 def update_of(columns: frozenset[str], *, returning: bool = True) -> Sql:
     """The UPDATE of ``columns`` (parameters: ``update_params``), built once per set of
     columns a write changes."""
-    values: dict[str, Any] = {name: sa.bindparam(f"new_{name}") for name in sorted(columns)}
-    stmt = sa.update(customers).where(WHERE_KEY).values(values)
+    stmt = _update(columns)
     return Sql(stmt.returning(*_COLUMNS) if returning else stmt)
 
 
 @lru_cache(maxsize=512)
 def _logged_update_of(columns: frozenset[str]) -> Sql:
-    values: dict[str, Any] = {name: sa.bindparam(f"new_{name}") for name in sorted(columns)}
-    return _logging(sa.update(customers).where(WHERE_KEY).values(values).returning(*_COLUMNS))
+    return _logging(_update(columns).returning(*_COLUMNS))
 
 
 def update_params(store: Store, customer: Customer, fields: Collection[str]) -> dict[str, Any]:

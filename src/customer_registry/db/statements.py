@@ -32,7 +32,7 @@ class Compiled:
     fixed: dict[str, Any]  # values written into the statement (``column == 5``)
 
     def positional(self, params: Params | None) -> list[Any]:
-        values = {**self.fixed, **params} if self.fixed and params else params or self.fixed
+        values = self.named(params)
         return [values[name] for name in self.names]
 
     def named(self, params: Params | None) -> Params:

@@ -9,18 +9,16 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from customer_registry import auth
-from customer_registry.conditional import not_modified, unchanged, write_condition
 from customer_registry.customers import service
 from customer_registry.db import Database, Store
 from customer_registry.horizon import schemas
 from customer_registry.horizon.router import (
     CUSTOMER_PATH,
-    DIALECT,
     SEARCH_PATH,
     VALID_NUMBER,
-    head_of,
-    representation,
+    read,
     search_page,
+    write,
 )
 from customer_registry.plain_routes import credential_and_body, plain_route
 
@@ -63,12 +61,7 @@ async def _read(request: Request) -> Response | None:
         claim = await auth.bearer_claim(request, conn, authorization, client_id)
         store = Store(conn, request.app.state.vault)
         stored = await service.read_as(store, claim, number, schemas.SHOWN_SEALED)
-    customer = service.found(stored, client_id, number)
-    if request.method == "HEAD":
-        return head_of(representation(request, customer))
-    if not_modified(request.headers.get("if-none-match"), customer.version):
-        return unchanged(customer.version)
-    return representation(request, customer)
+    return read(request, stored, client_id, number)
 
 
 async def _put(request: Request) -> Response | None:
@@ -79,18 +72,13 @@ async def _put(request: Request) -> Response | None:
     if path is None or taken is None:
         return None
     (client_id, number), (authorization, body) = path, taken
-    condition = write_condition(
-        request.headers.get("if-match"), request.headers.get("if-none-match")
-    )
     database: Database = request.app.state.database
     async with database.transaction() as conn:
         claim = await auth.bearer_claim(request, conn, authorization, client_id)
         store = Store(conn, request.app.state.vault)
         locked = await service.lock_as(store, claim, number)
-        write = schemas.to_customer(body, client_id, number)
-        audit = auth.Principal(client_id, claim.credential_id).audit(request, DIALECT)
-        customer = await service.upsert(store, write, audit, condition, locked)
-        return representation(request, customer)
+        caller = auth.Principal(client_id, claim.credential_id, locked)
+        return await write(request, store, caller, number, body)
 
 
 async def _search(request: Request) -> Response | None:

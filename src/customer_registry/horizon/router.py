@@ -168,10 +168,18 @@ async def put_customer(
     if_none_match: IfNoneMatch = None,
 ) -> JSONResponse:
     """Create the customer, or replace its data when the number is already known."""
-    write = schemas.to_customer(body, caller.client_id, customer_number)
-    condition = write_condition(if_match, if_none_match)
+    return await write(request, store, caller, customer_number, body)
+
+
+async def write(
+    request: Request, store: Store, caller: Principal, number: str, body: schemas.CustomerIn
+) -> JSONResponse:
+    """The PUT's write and its answer (If-Match and If-None-Match read from the request)."""
+    headers = request.headers
+    condition = write_condition(headers.get("if-match"), headers.get("if-none-match"))
+    written = schemas.to_customer(body, caller.client_id, number)
     audit = caller.audit(request, DIALECT)
-    customer = await service.upsert(store, write, audit, condition, caller.locked)
+    customer = await service.upsert(store, written, audit, condition, caller.locked)
     return representation(request, customer)
 
 
@@ -191,8 +199,15 @@ async def get_customer(
     if_none_match: IfNoneMatch = None,
 ) -> Response:
     """Get the customer with the given number."""
-    customer = service.found(stored, caller.client_id, customer_number)
-    if not_modified(if_none_match, customer.version):
+    return read(request, stored, caller.client_id, customer_number)
+
+
+def read(request: Request, stored: Customer | None, client_id: int, number: str) -> Response:
+    """The answer to a GET or HEAD of ``stored`` (If-None-Match read from the request)."""
+    customer = service.found(stored, client_id, number)
+    if request.method == "HEAD":
+        return head_of(representation(request, customer))
+    if not_modified(request.headers.get("if-none-match"), customer.version):
         return unchanged(customer.version)
     return representation(request, customer)
 
@@ -208,8 +223,7 @@ async def check_customer(
     request: Request, caller: BearerClaim, customer_number: CustomerNumber, stored: CoveredCustomer
 ) -> Response:
     """Check that the customer exists; the headers are those of the GET."""
-    customer = service.found(stored, caller.client_id, customer_number)
-    return head_of(representation(request, customer))
+    return read(request, stored, caller.client_id, customer_number)
 
 
 @router.post(

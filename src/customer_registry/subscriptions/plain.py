@@ -7,7 +7,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from customer_registry import auth
-from customer_registry.conditional import not_modified, unchanged
 from customer_registry.customers import service
 from customer_registry.db import Database, Store
 from customer_registry.plain_routes import credential_and_body, plain_route
@@ -15,9 +14,9 @@ from customer_registry.subscriptions import schemas
 from customer_registry.subscriptions.router import (
     CUSTOMER_PATH,
     CUSTOMERS_PATH,
-    DIALECT,
     VALID_NUMBER,
-    answer,
+    create,
+    read,
 )
 
 _KEY = "x-subscription-key"
@@ -37,10 +36,7 @@ async def _get(request: Request) -> Response | None:
     database: Database = request.app.state.database
     async with database.reading() as conn:
         holder, stored = await service.read_by_key(Store(conn, request.app.state.vault), key, given)
-    customer = service.found(stored, holder.client_id, number)
-    if not_modified(request.headers.get("if-none-match"), customer.version):
-        return unchanged(customer.version)
-    return answer(schemas.from_customer(customer), customer.version)
+    return read(request, stored, holder.client_id, number)
 
 
 async def _post(request: Request) -> Response | None:
@@ -53,10 +49,7 @@ async def _post(request: Request) -> Response | None:
     database: Database = request.app.state.database
     async with database.transaction() as conn:
         caller = await auth.key_principal(conn, key)
-        write = schemas.to_customer(body, caller.client_id)
-        store = Store(conn, request.app.state.vault)
-        customer = await service.upsert(store, write, caller.audit(request, DIALECT))
-        return answer(schemas.sign_up(customer), customer.version)
+        return await create(request, Store(conn, request.app.state.vault), caller, body)
 
 
 def plain_routes(routes: list[APIRoute]) -> list[Route]:

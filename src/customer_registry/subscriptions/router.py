@@ -6,12 +6,13 @@ from fastapi import APIRouter, Depends, Header, Path, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import TypeAdapter
 
-from customer_registry.auth import SubscriptionKey, SubscriptionPrincipal
+from customer_registry.auth import Principal, SubscriptionKey, SubscriptionPrincipal
 from customer_registry.conditional import etag, not_modified, unchanged, write_condition
 from customer_registry.coverage import KeyHolder
 from customer_registry.customers import service
 from customer_registry.customers.model import Customer
 from customer_registry.customers.rules import CleanText
+from customer_registry.db import Store
 from customer_registry.db.request import CustomerStore
 from customer_registry.errors import JsonBody, valid_or_none
 from customer_registry.idempotency import IdempotentRoute, SubscriptionsIdempotency
@@ -48,6 +49,13 @@ async def create_customer(
     body: schemas.CustomerRequest,
 ) -> JSONResponse:
     """Create the customer, or update it when the client already has that customer number."""
+    return await create(request, store, caller, body)
+
+
+async def create(
+    request: Request, store: Store, caller: Principal, body: schemas.CustomerRequest
+) -> JSONResponse:
+    """The POST's write and its answer."""
     write = schemas.to_customer(body, caller.client_id)
     customer = await service.upsert(store, write, caller.audit(request, DIALECT))
     return answer(schemas.sign_up(customer), customer.version)
@@ -89,13 +97,19 @@ async def _keyed_customer(
 
 @router.get("/{customerNumber}", responses=responses.GET_RESPONSES)
 async def get_customer(
+    request: Request,
     keyed: Annotated[tuple[KeyHolder, Customer | None], Depends(_keyed_customer)],
     customer_number: CustomerNumber,
     if_none_match: Annotated[str | None, Header(description="304 if unchanged")] = None,
 ) -> Response:
     """Get the customer with the given (merchant's) customer number."""
     holder, stored = keyed
-    customer = service.found(stored, holder.client_id, customer_number)
-    if not_modified(if_none_match, customer.version):
+    return read(request, stored, holder.client_id, customer_number)
+
+
+def read(request: Request, stored: Customer | None, client_id: int, number: str) -> Response:
+    """The answer to a GET of ``stored`` (If-None-Match read from the request)."""
+    customer = service.found(stored, client_id, number)
+    if not_modified(request.headers.get("if-none-match"), customer.version):
         return unchanged(customer.version)
     return answer(schemas.from_customer(customer), customer.version)
