@@ -4,19 +4,15 @@ import httpx
 import jwt
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
 
-from customer_registry import credentials
-from customer_registry.db import signing_keys
+from customer_registry import credentials, signing
 from tests.conftest import create_credential, new_client_id, token_for
 from tests.horizon.conftest import customer_url, person
 
 
 async def _signing_key(app: FastAPI) -> tuple[str, str]:
-    async with app.state.database.reading() as conn:
-        row = await conn.fetchrow(select(signing_keys.c.kid, signing_keys.c.secret))
-    assert row is not None
-    return row["kid"], row["secret"]
+    async with app.state.database.transaction() as conn:
+        return await signing.signing_key(conn, app.state.vault)
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 import asyncio
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, inspect, text
@@ -10,6 +11,8 @@ from sqlalchemy import Connection, inspect, text
 from customer_registry import migrations
 from customer_registry.config import Settings
 from customer_registry.db import create_engine, metadata
+from customer_registry.errors import ConfigurationError
+from customer_registry.vault import Vault
 
 
 def _inspect(url: str) -> tuple[set[str], list[object]]:
@@ -79,3 +82,43 @@ def _execute(url: str, sql: str) -> list[tuple[object, ...]]:
             await engine.dispose()
 
     return asyncio.run(main())
+
+
+def _old_customer_with_national_id(url: str, key_file: Path) -> None:
+    migrations.upgrade(url, "0001", key_file=key_file)
+    row = (
+        "INSERT INTO customers (client_id, customer_number, version, type, ssn,"
+        " payment_id, internal_number, sign_up_id, created_at, updated_at) VALUES (7, 'old', 1,"
+        " 'Person', '02016126007', '1', '100000000', 1, '2026-01-01', '2026-01-01')"
+    )
+    _execute(url, row)
+    migrations.upgrade(url, "0004", key_file=key_file)
+
+
+def test_upgrade_gives_each_client_its_own_blind_indexes_and_downgrade_shares_them_again(
+    empty_database: str, key_file: Path
+) -> None:
+    _old_customer_with_national_id(empty_database, key_file)
+    vault = Vault.open(key_file)
+    index = "SELECT ssn_index FROM customers"
+    tenantless = _execute(empty_database, index)
+
+    migrations.upgrade(empty_database, key_file=key_file)
+    per_client = _execute(empty_database, index)
+    migrations.downgrade(empty_database, "0004", key_file=key_file)
+
+    assert tenantless == [(vault.tenantless_index("02016126007"),)]
+    assert per_client == [(vault.blind_index("02016126007", 7),)]
+    assert _execute(empty_database, index) == tenantless
+
+
+def test_upgrade_of_sealed_data_without_its_key_file_is_refused(
+    empty_database: str, key_file: Path, tmp_path: Path
+) -> None:
+    _old_customer_with_national_id(empty_database, key_file)
+
+    with pytest.raises(ConfigurationError, match="does not exist"):
+        migrations.upgrade(empty_database, key_file=tmp_path / "missing.key")
+    with pytest.raises(ConfigurationError, match="cannot decrypt"):
+        migrations.upgrade(empty_database, key_file=Vault.open(tmp_path / "other.key").path)
+    assert not (tmp_path / "missing.key").exists()

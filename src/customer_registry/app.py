@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from customer_registry import health, logs, metrics, oauth, openapi
+from customer_registry import health, key_checks, logs, metrics, oauth, openapi, signing
 from customer_registry.body_limit import BodySizeLimit
 from customer_registry.config import Settings
 from customer_registry.db import open_database
@@ -141,8 +141,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     logs.configure(settings)
     database = open_database(settings)
 
+    vault = Vault(settings.key_file)
+    if settings.key_file.exists():
+        vault.load()  # apps that never start (the OpenAPI document, tests) still read keys
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await key_checks.prepare(database, vault)
         yield
         await database.close()
 
@@ -161,8 +166,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestObservability, metrics=app.state.metrics)
     app.state.settings = settings
     app.state.database = database
-    app.state.vault = Vault.open(settings.key_file)
-    app.state.signing_keys = {}
+    app.state.vault = vault
+    app.state.verification_keys = signing.VerificationKeys(vault)
+    app.state.verified_tokens = signing.VerifiedTokens()
     app.state.external_issuer = (
         ExternalIssuer(settings.oauth_jwks_url, settings.token_audience, settings.oauth_issuer)
         if settings.oauth_jwks_url

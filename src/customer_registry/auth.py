@@ -4,20 +4,20 @@ A credential (credentials.py) carries an OAuth client secret, exchanged for a be
 /oauth/token (Horizon dialect), and a subscription key (Subscriptions dialect).
 """
 
+import dataclasses
 import hmac
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Annotated, Any
 
 import jwt
 from fastapi import Depends, Path, Request
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.security import APIKeyHeader, OAuth2
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, select
 
+from customer_registry import signing
 from customer_registry.config import Settings
 from customer_registry.coverage import (
     COVERAGE_COLUMNS,
@@ -32,7 +32,7 @@ from customer_registry.coverage import (
 )
 from customer_registry.credentials import digest
 from customer_registry.customers.model import Audit, Locked
-from customer_registry.db import Sql, Tx, credentials, signing_keys
+from customer_registry.db import Sql, Tx, credentials
 from customer_registry.db.request import CustomerStore
 from customer_registry.errors import NotAuthenticated
 from customer_registry.external_tokens import ExternalIssuer
@@ -43,103 +43,107 @@ MAX_CLIENT_ID = 2**63 - 1
 
 
 _CLIENT_SECRET = Sql(
-    select(credentials.c.id, credentials.c.oauth_secret_hash).where(
+    select(credentials.c.id, credentials.c.oauth_secret_hash, credentials.c.token_generation).where(
         credentials.c.oauth_client_id == bindparam("oauth_client_id"),
         credentials.c.revoked_at.is_(None),
     )
 )
 
 
+@dataclass(frozen=True, slots=True)
+class AuthenticatedClient:
+    """An OAuth client whose secret held: its credential and that credential's rotations."""
+
+    credential_id: str
+    token_generation: int
+
+
 async def authenticate_client(
     conn: Tx, oauth_client_id: str, oauth_client_secret: str
-) -> str | None:
-    """The credential id for a valid, unrevoked OAuth client id and secret."""
+) -> AuthenticatedClient | None:
+    """The credential of a valid, unrevoked OAuth client id and secret."""
     row = await conn.fetchrow(_CLIENT_SECRET, {"oauth_client_id": oauth_client_id})
     if row is None or not hmac.compare_digest(
         row["oauth_secret_hash"], digest(oauth_client_secret)
     ):
         return None
-    return str(row["id"])
+    return AuthenticatedClient(str(row["id"]), int(row["token_generation"]))
 
 
-_NEWEST_SIGNING_KEY = Sql(
-    select(signing_keys.c.kid, signing_keys.c.secret)
-    .order_by(signing_keys.c.created_at.desc())
-    .limit(1)
-)
-_SIGNING_SECRET = Sql(select(signing_keys.c.secret).where(signing_keys.c.kid == bindparam("kid")))
 _CREDENTIAL_OF = Sql(
     select(credentials.c.id).where(credentials.c.oauth_client_id == bindparam("oauth_client_id"))
 )
 
 
-async def _current_signing_key(conn: Tx) -> tuple[str, str]:
-    row = await conn.fetchrow(_NEWEST_SIGNING_KEY)
-    if row is not None:
-        return row["kid"], row["secret"]
-    kid, secret = secrets.token_hex(8), secrets.token_urlsafe(48)
-    now = datetime.now(UTC)
-    await conn.execute(insert(signing_keys).values(kid=kid, secret=secret, created_at=now))
-    return kid, secret
-
-
-async def issue_token(conn: Tx, settings: Settings, credential_id: str) -> str:
-    kid, secret = await _current_signing_key(conn)
-    now = int(datetime.now(UTC).timestamp())
+async def issue_token(conn: Tx, request: Request, client: AuthenticatedClient) -> str:
+    settings: Settings = request.app.state.settings
+    kid, secret = await signing.signing_key(conn, request.app.state.vault)
+    now = int(time.time())
     claims = {
-        "sub": credential_id,
+        "sub": client.credential_id,
         "aud": settings.token_audience,
         "iat": now,
         "exp": now + settings.token_ttl_seconds,
         "scope": TOKEN_SCOPE,
         "jti": secrets.token_hex(8),
+        # The credential's rotations so far: a rotation refuses the token at once, even one
+        # issued in the same second (``iat`` has whole seconds only).
+        "gen": client.token_generation,
     }
     return jwt.encode(claims, secret, algorithm=_ALGORITHM, headers={"kid": kid})
 
 
-async def _signing_secret(request: Request, conn: Tx, kid: str) -> str | None:
-    # Keys are immutable once written, so caching them per process can never go stale.
-    cache: dict[str, str] = request.app.state.signing_keys
-    if kid not in cache:
-        secret = await conn.fetchval(_SIGNING_SECRET, {"kid": kid})
-        if secret is None:
-            return None
-        cache[kid] = secret
-    return cache[kid]
-
-
-@lru_cache(maxsize=4096)
-def _verified(token: str, secret: str, audience: str) -> dict[str, Any]:
-    """The claims of a token whose signature and audience hold (expiry is checked per use).
-
-    A client sends the same token for a day: remembering that its signature holds saves
-    most of the CPU an authenticated request costs. A signature never stops holding, so the
-    cache cannot go stale; revocation and rotation are checked in the database every time.
-    """
-    return jwt.decode(
-        token,
-        secret,
-        algorithms=[_ALGORITHM],
-        audience=audience,
-        options={"require": ["exp", "iat", "sub", "aud"], "verify_exp": False},
-    )
-
-
-@lru_cache(maxsize=4096)
-def _key_id(token: str) -> str | None:
+def _verify(token: str, secret: str, audience: str) -> dict[str, Any]:
+    """The claims of a token whose signature and audience hold (expiry is checked per use)."""
     try:
-        kid = jwt.get_unverified_header(token).get("kid")
+        return jwt.decode(
+            token,
+            secret,
+            algorithms=[_ALGORITHM],
+            audience=audience,
+            options={"require": ["exp", "iat", "sub", "aud"], "verify_exp": False},
+        )
     except jwt.PyJWTError as exc:
         raise NotAuthenticated(f"the access token is invalid: {exc}") from exc
-    return str(kid) if kid else None
 
 
-async def _token_identity(request: Request, conn: Tx, token: str) -> tuple[str, int]:
-    """The credential id behind a bearer token, and when the token was issued."""
-    kid = _key_id(token)
-    secret = await _signing_secret(request, conn, kid) if kid else None
-    if secret is not None:
-        return _own_token_identity(request.app.state.settings, token, secret)
+def _key_id(token: str) -> object:
+    try:
+        return jwt.get_unverified_header(token).get("kid")
+    except jwt.PyJWTError as exc:
+        raise NotAuthenticated(f"the access token is invalid: {exc}") from exc
+
+
+async def _own_claims(request: Request, conn: Tx, token: str) -> dict[str, Any] | None:
+    """The claims of a token we signed with a key that still verifies; None if not ours."""
+    state = request.app.state
+    verified: signing.VerifiedTokens = state.verified_tokens
+    known = verified.get(token)
+    if known is None:
+        kid = _key_id(token)
+        if not signing.is_own_key_id(kid):
+            return None
+    else:
+        kid = known[0]
+    secret = await state.verification_keys.secret(conn, kid)
+    if secret is None:
+        return None
+    if known is not None:
+        return known[1]
+    claims = _verify(token, secret, state.settings.token_audience)
+    verified.add(token, kid, claims)
+    return claims
+
+
+async def _token_identity(request: Request, conn: Tx, token: str) -> Claim:
+    """The claim of a bearer token on a client (whose id the caller fills in)."""
+    if len(token) > signing.MAX_TOKEN_BYTES:
+        raise NotAuthenticated("the access token is longer than any this service issues")
+    claims = await _own_claims(request, conn, token)
+    if claims is not None:
+        if claims["exp"] <= time.time():
+            raise NotAuthenticated("the access token has expired; request a new one")
+        return Claim(0, str(claims["sub"]), int(claims["iat"]), claims.get("gen"))
     issuer: ExternalIssuer | None = request.app.state.external_issuer
     if issuer is None:
         raise NotAuthenticated("the access token was not issued by this service")
@@ -147,17 +151,7 @@ async def _token_identity(request: Request, conn: Tx, token: str) -> tuple[str, 
     credential_id = await conn.fetchval(_CREDENTIAL_OF, {"oauth_client_id": oauth_client_id})
     if credential_id is None:
         raise NotAuthenticated(f"no credential here for OAuth client {oauth_client_id!r}")
-    return str(credential_id), issued_at
-
-
-def _own_token_identity(settings: Settings, token: str, secret: str) -> tuple[str, int]:
-    try:
-        claims = _verified(token, secret, settings.token_audience)
-    except jwt.PyJWTError as exc:
-        raise NotAuthenticated(f"the access token is invalid: {exc}") from exc
-    if claims["exp"] <= time.time():
-        raise NotAuthenticated("the access token has expired; request a new one")
-    return str(claims["sub"]), int(claims["iat"])
+    return Claim(0, str(credential_id), issued_at, None)
 
 
 oauth2_scheme = OAuth2(
@@ -210,8 +204,7 @@ async def bearer_claim(
 ) -> Claim:
     """The claim of the ``Authorization`` header's bearer token on ``client_id``."""
     token = _bearer_token(authorization)
-    credential_id, issued_at = await _token_identity(request, conn, token)
-    return Claim(client_id, credential_id, issued_at)
+    return dataclasses.replace(await _token_identity(request, conn, token), client_id=client_id)
 
 
 async def horizon_client(

@@ -28,6 +28,7 @@ WHERE_CREDENTIAL = credentials.c.id == bindparam("credential_id")
 COVERAGE_COLUMNS = (
     credentials.c.revoked_at,
     credentials.c.rotated_at,
+    credentials.c.token_generation,
     _cc.client_id.label("covered_client_id"),
 )
 COVERED_CLIENT = _cc.client_id
@@ -35,22 +36,30 @@ COVERED_CLIENT = _cc.client_id
 
 @dataclass(frozen=True, slots=True)
 class Claim:
-    """A bearer token whose signature holds: the client it names, its credential, its age."""
+    """A bearer token whose signature holds: the client it names, its credential, its age
+    and, for our own tokens, the credential's rotation count when it was issued."""
 
     client_id: int
     credential_id: str
     issued_at: int
+    generation: int | None = None
 
     def require(self, coverage: Any) -> None:
         """Raise unless ``coverage`` (a row of COVERAGE_COLUMNS, None: no such credential)
         shows the credential unrevoked, not rotated since the token, and covering the client."""
         if coverage is None or coverage["revoked_at"] is not None:
             raise NotAuthenticated("the credential behind this access token has been revoked")
-        rotated_at = coverage["rotated_at"]
-        if rotated_at is not None and self.issued_at < _epoch(rotated_at):
+        if self._rotated_since(coverage):
             raise NotAuthenticated("the credential's secrets were rotated; request a new token")
         if coverage["covered_client_id"] is None:
             raise Forbidden(f"this credential does not cover client {self.client_id}")
+
+    def _rotated_since(self, coverage: Any) -> bool:
+        if self.generation is not None:
+            return bool(self.generation != coverage["token_generation"])
+        # Tokens of an identity provider, and ours from before generations were counted.
+        rotated_at = coverage["rotated_at"]
+        return rotated_at is not None and self.issued_at < _epoch(rotated_at)
 
     def params(self) -> dict[str, Any]:
         return {"credential_id": self.credential_id, "client_id": self.client_id}

@@ -99,6 +99,7 @@ async def rotate_credential(conn: Tx, oauth_client_id: str) -> IssuedCredential 
             oauth_secret_hash=digest(secret),
             subscription_key_hash=digest(key),
             rotated_at=datetime.now(UTC),
+            token_generation=credentials.c.token_generation + 1,
         )
         .returning(credentials.c.id)
     )

@@ -8,8 +8,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from customer_registry import migrations
+from customer_registry import key_checks, migrations
 from customer_registry.db import Database, Sql, Tx
+from customer_registry.errors import ConfigurationError
+from customer_registry.vault import Vault
 
 router = APIRouter(tags=["Health"])
 logger = structlog.get_logger(__name__)
@@ -45,15 +47,23 @@ def _names(revisions: frozenset[str]) -> str:
 
 @router.get(
     "/readyz",
-    responses={503: {"description": "The database is unreachable or not at the code's revision"}},
+    responses={
+        503: {
+            "description": "The database is unreachable, not at the code's revision, or "
+            "holds data sealed with keys the key file lacks"
+        }
+    },
 )
 async def readyz(request: Request) -> JSONResponse:
-    """The database answers and carries the schema revision this code expects."""
+    """The database answers, carries the schema revision this code expects, and the key file
+    holds every key its data needs."""
     database: Database = request.app.state.database
     try:
         async with database.reading() as conn:
             await conn.fetchval(_PING)
             found = await _revisions(conn)
+            ready = found == migrations.heads()
+            expected_keys = await key_checks.expected_keys(conn) if ready else {}
     except Exception as exc:
         # The type only: a connection error's message can quote the URL, password included.
         return _unready("database", "the database does not answer", exc_type=type(exc).__name__)
@@ -61,4 +71,14 @@ async def readyz(request: Request) -> JSONResponse:
     if found != expected:
         detail = f"the database is at revision {_names(found)}, this code needs {_names(expected)}"
         return _unready("migrations", detail)
-    return JSONResponse({"status": "ok"})
+    problem = _key_problem(request.app.state.vault, expected_keys)
+    return _unready("keys", problem) if problem else JSONResponse({"status": "ok"})
+
+
+def _key_problem(vault: Vault, expected: dict[str, str]) -> str | None:
+    try:
+        vault.refresh()  # an operator may have replaced the key file since the start
+        key_checks.require_keys(vault, expected)
+    except (ConfigurationError, OSError) as exc:
+        return getattr(exc, "message", str(exc))
+    return None

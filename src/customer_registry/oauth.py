@@ -159,10 +159,10 @@ async def create_token(request: Request, store: CustomerStore) -> JSONResponse:
     if audience and audience.rstrip("/") != settings.token_audience.rstrip("/"):
         raise OAuthError("invalid_target", f"unknown audience {audience!r}")
     client_credentials = _client_credentials(request, fields)
-    credential_id = await auth.authenticate_client(store.conn, *client_credentials)
-    if credential_id is None:
+    client = await auth.authenticate_client(store.conn, *client_credentials)
+    if client is None:
         raise OAuthError("invalid_client", "unknown client or wrong secret", 401)
-    token = await auth.issue_token(store.conn, settings, credential_id)
+    token = await auth.issue_token(store.conn, request, client)
     body = {
         "access_token": token,
         "token_type": "Bearer",

@@ -7,7 +7,12 @@ The keys live in a JSON key file, created on first use with mode 0600::
 Every ciphertext names the key that made it (``<kid>.<base64url(nonce | ciphertext)>``), so
 keys can rotate while old values stay readable; the associated data binds each value to its
 client, customer and field, so a ciphertext copied into another row does not decrypt. The
-blind-index key never rotates: it only makes equality search possible without plaintext.
+blind-index key never rotates: it only makes equality search possible without plaintext, and
+each client's indexes use a key derived from it for that client (HKDF), so the same national
+ID has unrelated indexes in two clients and a database reader cannot link people across them.
+
+The database records a check value of every key (``check_values``): a replica whose key file
+lacks a key or holds another key under the same id refuses to start (see ``key_checks``).
 """
 
 import base64
@@ -17,14 +22,19 @@ import json
 import os
 import secrets
 import time
+from functools import lru_cache
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from customer_registry.errors import ConfigurationError
 
 _NONCE_BYTES = 12
+_CHECKED = b"customer-registry key check value"
+INDEX_KEY_ID = "index"
 
 
 def _b64(raw: bytes) -> str:
@@ -40,29 +50,57 @@ def _new_key() -> str:
 
 
 class Vault:
+    """The keys of one key file. Nothing is read until ``load`` or ``open``: whether a
+    missing key file may be created depends on the database (``key_checks.open_vault``)."""
+
     def __init__(self, path: Path) -> None:
         self.path = path
         self._checked_at = 0.0
-        self._load()
+        self._mtime = -1
+        self._raw: dict[str, bytes] = {}
+        self._keys: dict[str, AESGCM] = {}
+        self.current = ""
+        self._index_key = b""
 
     @classmethod
     def open(cls, path: Path) -> "Vault":
         """The vault of ``path``, creating the key file when there is none."""
-        if not path.exists():
-            _create_key_file(path, {"current": "k1", "keys": {"k1": _new_key()}})
-        return cls(path)
+        vault = cls(path)
+        vault.create()
+        return vault
 
-    def _load(self) -> None:
+    def create(self) -> None:
+        """Load the key file, creating it first when there is none."""
+        if not self.path.exists():
+            _create_key_file(self.path, {"current": "k1", "keys": {"k1": _new_key()}})
+        self.load()
+
+    def load(self) -> None:
         try:
             self._mtime = self.path.stat().st_mtime_ns
             data = json.loads(self.path.read_text())
-            self._keys = {kid: AESGCM(_unb64(key)) for kid, key in data["keys"].items()}
-            self.current: str = data["current"]
+            self._raw = {kid: _unb64(key) for kid, key in data["keys"].items()}
+            self.current = data["current"]
             self._index_key = _unb64(data["index_key"])
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ConfigurationError(f"cannot read the key file {self.path}: {exc}") from exc
+        self._keys = {kid: AESGCM(key) for kid, key in self._raw.items()}
         if self.current not in self._keys:
             raise ConfigurationError(f"key file {self.path}: current key {self.current!r} missing")
+
+    def refresh(self) -> None:
+        """Read the key file again if it changed: another process rotated or an operator
+        replaced it."""
+        if self.path.stat().st_mtime_ns != self._mtime:
+            self.load()
+
+    def check_values(self) -> dict[str, str]:
+        """A value per key id that tells whether two key files hold the same key under it,
+        and reveals nothing of the key; the blind-index key's is under ``INDEX_KEY_ID``."""
+        keys = {**self._raw, INDEX_KEY_ID: self._index_key}
+        return {
+            kid: hmac.new(key, _CHECKED, hashlib.sha256).hexdigest() for kid, key in keys.items()
+        }
 
     def encrypt(self, value: str, context: str) -> str:
         now = time.monotonic()
@@ -70,8 +108,7 @@ class Vault:
             # At most once a second: a rotated key is used within a second, without a
             # stat() for every value written.
             self._checked_at = now
-            if self.path.stat().st_mtime_ns != self._mtime:
-                self._load()
+            self.refresh()
         nonce = secrets.token_bytes(_NONCE_BYTES)
         sealed = self._keys[self.current].encrypt(nonce, value.encode(), context.encode())
         return f"{self.current}.{_b64(nonce + sealed)}"
@@ -79,7 +116,7 @@ class Vault:
     def decrypt(self, token: str, context: str) -> str:
         kid, _, payload = token.partition(".")
         if kid not in self._keys:
-            self._load()  # another process rotated keys since this one read the file
+            self.load()  # another process rotated keys since this one read the file
         raw = _unb64(payload)
         try:
             plain = self._keys[kid].decrypt(
@@ -97,18 +134,52 @@ class Vault:
             return None
         return self.encrypt(self.decrypt(token, context), context)
 
-    def blind_index(self, value: str) -> str:
+    def blind_index(self, value: str, client_id: int) -> str:
+        """The index of ``value`` among ``client_id``'s customers."""
+        return client_index(
+            _client_index_key(self._index_key, client_id), self.tenantless_index(value)
+        )
+
+    def tenantless_index(self, value: str) -> str:
+        """The index every client shared before indexes were per client (migration 0005)."""
         return hmac.new(self._index_key, value.encode(), hashlib.sha256).hexdigest()[:32]
 
-    def rotate(self) -> str:
-        """Add a new key and make it current; returns its id."""
+    def client_index_key(self, client_id: int) -> bytes:
+        return _client_index_key(self._index_key, client_id)
+
+    def add(self) -> str:
+        """Add a new key without using it yet (see ``rotate``); returns its id."""
         data = json.loads(self.path.read_text())
         kid = f"k{len(data['keys']) + 1}"
         data["keys"][kid] = _new_key()
-        data["current"] = kid
         _replace_key_file(self.path, data)
-        self._load()
+        self.load()
         return kid
+
+    def rotate(self) -> str:
+        """Make the newest key current, adding one first unless the newest was added but
+        not used yet; returns its id."""
+        data = json.loads(self.path.read_text())
+        newest: str = max(data["keys"], key=lambda kid: int(kid.lstrip("k") or 0))
+        if newest == data["current"]:
+            newest = self.add()
+            data = json.loads(self.path.read_text())
+        data["current"] = newest
+        _replace_key_file(self.path, data)
+        self.load()
+        return newest
+
+
+def client_index(client_key: bytes, tenantless: str) -> str:
+    """A client's blind index from the tenantless one: migration 0005 derives it without
+    decrypting anything."""
+    return hmac.new(client_key, tenantless.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+@lru_cache(maxsize=4096)
+def _client_index_key(index_key: bytes, client_id: int) -> bytes:
+    info = f"customer-registry blind index, client {client_id}".encode()
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(index_key)
 
 
 def _create_key_file(path: Path, data: dict[str, object]) -> None:

@@ -9,9 +9,9 @@ from typing import IO, TypeVar
 import typer
 from rich.console import Console
 
-from customer_registry import migrations
+from customer_registry import key_checks, migrations
 from customer_registry.config import Settings
-from customer_registry.db import Store, Tx, database_url, open_database
+from customer_registry.db import Database, Store, Tx, database_url, open_database
 from customer_registry.vault import Vault
 
 app = typer.Typer(
@@ -27,8 +27,29 @@ def settings() -> Settings:
 
 
 def prepare_database(current: Settings) -> None:
+    """Migrate (unless told not to), then refuse a key file the database's data does not fit."""
     if current.migrate_on_start:
         migrations.upgrade(current.database_url, key_file=current.key_file)
+    prepare_keys(current)
+
+
+def prepare_keys(current: Settings) -> None:
+    """Refuse a key file that lacks a key the database's data needs (exit 2), create one
+    for a database without sealed data, record new keys."""
+    asyncio.run(_prepare_keys(current))
+
+
+async def _prepare_keys(current: Settings) -> None:
+    database = open_database(current)
+    try:
+        await checked_vault(database, current)
+    finally:
+        await database.close()
+
+
+async def checked_vault(database: Database, current: Settings) -> Vault:
+    """The key file's vault, proven to hold every key the database's data needs."""
+    return await key_checks.open_vault(database, Vault(current.key_file))
 
 
 def safe_url(current: Settings) -> str:
@@ -62,7 +83,16 @@ def in_transaction(current: Settings, work: Callable[[Tx], Awaitable[T]]) -> T:
     return asyncio.run(_in_transaction(current, work))
 
 
+async def _in_store(current: Settings, work: Callable[[Store], Awaitable[T]]) -> T:
+    database = open_database(current)
+    try:
+        vault = await checked_vault(database, current)
+        async with database.transaction() as conn:
+            return await work(Store(conn, vault))
+    finally:
+        await database.close()
+
+
 def in_store(current: Settings, work: Callable[[Store], Awaitable[T]]) -> T:
     """Like ``in_transaction``, with the vault for personal data."""
-    vault = Vault.open(current.key_file)
-    return in_transaction(current, lambda conn: work(Store(conn, vault)))
+    return asyncio.run(_in_store(current, work))

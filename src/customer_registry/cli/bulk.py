@@ -20,12 +20,19 @@ from customer_registry.auth import MAX_CLIENT_ID
 from customer_registry.bulk.formats import Format, HeaderInvalid, Writer
 from customer_registry.bulk.rows import SHAPES, Dialect
 from customer_registry.cli import import_jobs
-from customer_registry.cli.app import app, console, fail, prepare_database, private_file, settings
+from customer_registry.cli.app import (
+    app,
+    checked_vault,
+    console,
+    fail,
+    prepare_database,
+    private_file,
+    settings,
+)
 from customer_registry.cli.import_jobs import Advance
 from customer_registry.config import Settings
 from customer_registry.customers import service
 from customer_registry.db import Store, open_database
-from customer_registry.vault import Vault
 
 ClientId = Annotated[int, typer.Option("--client-id", min=1, max=MAX_CLIENT_ID)]
 DialectOption = Annotated[
@@ -120,9 +127,9 @@ def import_customers(
 async def _export(
     current: Settings, client_id: int, shape_name: Dialect, writer: Writer, advance: Advance
 ) -> int:
-    database, vault = open_database(current), Vault.open(current.key_file)
-    to_row, done = SHAPES[shape_name].to_row, 0
+    database, to_row, done = open_database(current), SHAPES[shape_name].to_row, 0
     try:
+        vault = await checked_vault(database, current)
         async with database.snapshot() as conn:
             async for customer in service.export(Store(conn, vault), client_id):
                 writer.write(to_row(customer))
@@ -135,8 +142,9 @@ async def _export(
 
 
 async def _count(current: Settings, client_id: int) -> int:
-    database, vault = open_database(current), Vault.open(current.key_file)
+    database = open_database(current)
     try:
+        vault = await checked_vault(database, current)
         async with database.reading() as conn:
             return await service.count(Store(conn, vault), client_id)
     finally:

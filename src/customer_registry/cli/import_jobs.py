@@ -35,11 +35,10 @@ from customer_registry.bulk import importer
 from customer_registry.bulk.formats import Format, Record, nested, records
 from customer_registry.bulk.importer import Doubling
 from customer_registry.bulk.rows import SHAPES, Dialect, Row, from_records
-from customer_registry.cli.app import private_file
+from customer_registry.cli.app import checked_vault, private_file
 from customer_registry.config import Settings
 from customer_registry.customers.service import Outcome
 from customer_registry.db import open_database
-from customer_registry.vault import Vault
 
 BATCH = 5000
 Advance = Callable[[int], None]
@@ -152,7 +151,8 @@ def _report_line(row: Row, outcome: Outcome) -> str:
 async def _import(
     settings: Settings, job: Job, advance: Advance, statistics: Doubling | None
 ) -> Counter[str]:
-    database, vault = open_database(settings), Vault.open(settings.key_file)
+    database = open_database(settings)
+    vault = await checked_vault(database, settings)
     counts: Counter[str] = Counter()
     with ExitStack() as files:
         source = files.enter_context(job.path.open("rb"))

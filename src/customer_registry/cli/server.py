@@ -11,7 +11,14 @@ from alembic import command
 
 from customer_registry import logs, migrations
 from customer_registry.cli import listeners
-from customer_registry.cli.app import app, console, prepare_database, safe_url, settings
+from customer_registry.cli.app import (
+    app,
+    console,
+    prepare_database,
+    prepare_keys,
+    safe_url,
+    settings,
+)
 
 LogFormat = Literal["json", "console"]
 
@@ -103,6 +110,7 @@ def migrate(
     config = migrations.alembic_config(current.database_url, current.key_file)
     command.upgrade(config, "head", sql=sql)
     if not sql:
+        prepare_keys(current)
         console.print(f"Database {safe_url(current)} is up to date.")
 
 

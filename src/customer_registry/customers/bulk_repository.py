@@ -24,6 +24,7 @@ from customer_registry.customers.model import (
 )
 from customer_registry.customers.repository import (
     _COLUMNS,
+    INDEXED_FIELDS,
     _customer,
     _seal,
     set_columns,
@@ -225,11 +226,9 @@ def _record(store: Store, customer: Customer, values: Sequence[Any]) -> Record:
     row = dict(zip(CUSTOMER_FIELDS, values, strict=True))
     for name in SEALED_FIELDS:
         row[name] = _seal(store, customer, name, row[name])
-    ssn, organization_number = customer.ssn, customer.organization_number
-    row["ssn_index"] = None if ssn is None else store.vault.blind_index(ssn)
-    row["organization_number_index"] = (
-        None if organization_number is None else store.vault.blind_index(organization_number)
-    )
+    for name, index in INDEXED_FIELDS.items():
+        value = getattr(customer, name)
+        row[index] = None if value is None else store.vault.blind_index(value, customer.client_id)
     row.update(rules.all_derived_columns(customer))
     found: Record = _IN_TABLE_ORDER(row)
     return found

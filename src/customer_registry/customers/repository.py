@@ -39,7 +39,7 @@ from customer_registry.db import Sql, Store, customer_history, customers
 _c = customers.c
 _COLUMNS = tuple(_c[name] for name in CUSTOMER_FIELDS)
 _NAME_KEYS = (_c.first_name_key, _c.last_name_key, _c.full_name_key, _c.company_name_key)
-_INDEXED = {"ssn": "ssn_index", "organization_number": "organization_number_index"}
+INDEXED_FIELDS = {"ssn": "ssn_index", "organization_number": "organization_number_index"}
 
 
 def context(client_id: int, customer_number: str, field: str) -> str:
@@ -65,10 +65,12 @@ def _row(store: Store, customer: Customer, fields: Collection[str]) -> dict[str,
     row = {name: getattr(customer, name) for name in fields}
     for name in SEALED_FIELDS & set(fields):
         row[name] = _seal(store, customer, name, row[name])
-    for name, index in _INDEXED.items():
+    for name, index in INDEXED_FIELDS.items():
         if name in fields:
             value = getattr(customer, name)
-            row[index] = None if value is None else store.vault.blind_index(value)
+            row[index] = (
+                None if value is None else store.vault.blind_index(value, customer.client_id)
+            )
     return {**row, **rules.derived_columns(customer, frozenset(fields))}
 
 
@@ -286,7 +288,7 @@ async def find_by_phone(store: Store, client_id: int, e164: str) -> Customer | N
 
 
 async def find_by_identification(store: Store, client_id: int, value: str) -> Customer | None:
-    index = store.vault.blind_index(value)
+    index = store.vault.blind_index(value, client_id)
     return await _one(store, _BY_IDENTIFICATION, {"client_id": client_id, "value": index})
 
 

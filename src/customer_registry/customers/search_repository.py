@@ -37,7 +37,7 @@ def _match(store: Store, client_id: int, column: str, value: str) -> tuple[str, 
         return ("none", {}) if key is None else ("name", {"key": key, "upper": key + "\U0010ffff"})
     if column == "customerNumber":
         return column, {"value": value}
-    return column, {"value": store.vault.blind_index(value)}
+    return column, {"value": store.vault.blind_index(value, client_id)}
 
 
 _SORT_KEYS: dict[str, ColumnElement[Any]] = {

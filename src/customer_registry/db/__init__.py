@@ -27,6 +27,7 @@ from customer_registry.db.tables import (
     customer_history,
     customers,
     idempotency_keys,
+    key_checks,
     metadata,
     signing_keys,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "customers",
     "database_url",
     "idempotency_keys",
+    "key_checks",
     "metadata",
     "open_database",
     "signing_keys",

@@ -43,8 +43,10 @@ credentials = Table(
     Column("subscription_key_hash", String(64), nullable=False, unique=True),
     Column("created_at", Timestamp, nullable=False),
     Column("revoked_at", Timestamp),
-    # Tokens issued before the secrets were last rotated are refused.
+    # Tokens issued before the secrets were last rotated are refused: ours by generation
+    # (counted up by each rotation, carried in the token), external ones by time.
     Column("rotated_at", Timestamp),
+    Column("token_generation", Integer, nullable=False, server_default="0"),
 )
 
 credential_clients = Table(
@@ -59,7 +61,17 @@ signing_keys = Table(
     "signing_keys",
     metadata,
     Column("kid", String(32), primary_key=True),
-    Column("secret", String(128), nullable=False),
+    # Sealed by the vault: the secret would let anyone with a dump forge tokens.
+    Column("secret", Text, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+)
+
+# What the key file must hold: a check value per key id the database's data was sealed with.
+key_checks = Table(
+    "key_checks",
+    metadata,
+    Column("kid", String(32), primary_key=True),
+    Column("check_value", String(64), nullable=False),
     Column("created_at", Timestamp, nullable=False),
 )
 

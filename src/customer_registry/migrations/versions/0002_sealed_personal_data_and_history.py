@@ -69,7 +69,7 @@ def _sealed(vault: Vault) -> Callable[[dict[str, Any]], dict[str, Any]]:
             context_ = f"{row['client_id']}/{row['customer_number']}/{name}"
             changes[name] = vault.encrypt(plain, context_)
             if name in _INDEXED:
-                changes[_INDEXED[name]] = vault.blind_index(plain)
+                changes[_INDEXED[name]] = vault.tenantless_index(plain)
         return changes
 
     return convert
