@@ -182,9 +182,9 @@ def _wait_until_healthy(base: str, process: subprocess.Popen[bytes]) -> None:
 
 
 def start_server(
-    database_url: str, key_file: Path, workdir: Path, **env: str
+    database_url: str, key_file: Path, workdir: Path, *, workers: int = 2, **env: str
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """Start ``customer-registry serve --workers 2`` on the test database; wait until healthy.
+    """Start ``customer-registry serve --workers N`` on the test database; wait until healthy.
 
     It runs in a session of its own, so a test can kill the master and its workers at once.
     ``env`` adds settings; the server's log goes to ``workdir/server.log``.
@@ -200,7 +200,7 @@ def start_server(
     command = [sys.executable, "-m", "customer_registry", "serve", "--port", str(port)]
     with (workdir / "server.log").open("ab") as log:
         process = subprocess.Popen(
-            [*command, "--workers", "2"],
+            [*command, "--workers", str(workers)],
             env=environment,
             cwd=workdir,
             stdout=subprocess.DEVNULL,
@@ -213,9 +213,11 @@ def start_server(
 
 
 @contextmanager
-def running_server(database_url: str, key_file: Path, workdir: Path, **env: str) -> Iterator[str]:
+def running_server(
+    database_url: str, key_file: Path, workdir: Path, *, workers: int = 2, **env: str
+) -> Iterator[str]:
     """A started server for the duration of the block; yields its base URL."""
-    process, base = start_server(database_url, key_file, workdir, **env)
+    process, base = start_server(database_url, key_file, workdir, workers=workers, **env)
     try:
         yield base
     finally:

@@ -12,7 +12,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from customer_registry import health, logs, metrics, oauth, openapi
-from customer_registry.body_limit import BodySizeLimit
+from customer_registry.body_limit import BoundedBody
 from customer_registry.config import Settings
 from customer_registry.db import open_database
 from customer_registry.errors import (
@@ -156,7 +156,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.metrics = metrics.Metrics(database)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BoundedBody,
+        max_bytes=settings.max_body_bytes,
+        timeout_seconds=settings.body_timeout_seconds,
+    )
     # Outermost: a refused body, too, gets a request id, an access line and a count.
     app.add_middleware(RequestObservability, metrics=app.state.metrics)
     app.state.settings = settings
