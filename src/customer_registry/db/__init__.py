@@ -29,6 +29,7 @@ from customer_registry.db.tables import (
     idempotency_keys,
     metadata,
     signing_keys,
+    token_failures,
 )
 from customer_registry.errors import ConfigurationError
 from customer_registry.vault import Vault
@@ -51,6 +52,7 @@ __all__ = [
     "metadata",
     "open_database",
     "signing_keys",
+    "token_failures",
 ]
 
 
