@@ -1,5 +1,6 @@
 """The ASGI application: settings, engine, routers and error rendering."""
 
+import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from customer_registry import health, logs, metrics, oauth, openapi
+from customer_registry import health, housekeeping, logs, metrics, oauth, openapi
 from customer_registry.body_limit import BoundedBody
 from customer_registry.config import Settings
 from customer_registry.db import open_database
@@ -143,7 +144,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        purging = asyncio.create_task(
+            housekeeping.purge_periodically(database, housekeeping.PURGE_INTERVAL_SECONDS)
+        )
         yield
+        purging.cancel()
+        await asyncio.gather(purging, return_exceptions=True)
         await database.close()
 
     app = FastAPI(
