@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 import structlog
 
 from customer_registry import idempotency, throttle
-from customer_registry.db import Database, DatabaseError, Tx
+from customer_registry.db import Database, Tx
 
 logger = structlog.get_logger(__name__)
 
@@ -49,8 +49,9 @@ async def purge_periodically(database: Database, interval: float) -> None:
         try:
             records = await purge_idempotency(database)
             counts = await purge_token_failures(database)
-        except (*DatabaseError, OSError) as exc:
-            # The database will be back; the next round deletes what this one could not.
+        except Exception as exc:
+            # Whatever it was (an unreachable database, a busy SQLite lock), the next round
+            # deletes what this one could not: the loop must outlive any one failure.
             logger.warning("purge of expired records failed", exc_info=exc)
         else:
             if records or counts:
