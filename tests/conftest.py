@@ -94,9 +94,20 @@ def env(database_url: str, key_file: Path) -> dict[str, str]:
     }
 
 
+# Every test's requests come from 127.0.0.1, so the failed token requests of the whole run
+# (the contract test makes many) count against that one address; test_token_throttle.py
+# tests the address limit from addresses of its own.
+UNTHROTTLED_ADDRESS = 1_000_000
+
+
 @pytest.fixture
 def settings(database_url: str, key_file: Path) -> Settings:
-    return Settings(database_url=database_url, key_file=key_file, db_pool_size=2)
+    return Settings(
+        database_url=database_url,
+        key_file=key_file,
+        db_pool_size=2,
+        token_failures_per_address=UNTHROTTLED_ADDRESS,
+    )
 
 
 @pytest.fixture
@@ -182,9 +193,9 @@ def _wait_until_healthy(base: str, process: subprocess.Popen[bytes]) -> None:
 
 
 def start_server(
-    database_url: str, key_file: Path, workdir: Path, **env: str
+    database_url: str, key_file: Path, workdir: Path, *, workers: int = 2, **env: str
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """Start ``customer-registry serve --workers 2`` on the test database; wait until healthy.
+    """Start ``customer-registry serve --workers N`` on the test database; wait until healthy.
 
     It runs in a session of its own, so a test can kill the master and its workers at once.
     ``env`` adds settings; the server's log goes to ``workdir/server.log``.
@@ -195,12 +206,13 @@ def start_server(
         "CUSTOMER_REGISTRY_DATABASE_URL": database_url,
         "CUSTOMER_REGISTRY_KEY_FILE": str(key_file),
         "CUSTOMER_REGISTRY_DB_POOL_SIZE": "8",
+        "CUSTOMER_REGISTRY_TOKEN_FAILURES_PER_ADDRESS": str(UNTHROTTLED_ADDRESS),
         **env,
     }
     command = [sys.executable, "-m", "customer_registry", "serve", "--port", str(port)]
     with (workdir / "server.log").open("ab") as log:
         process = subprocess.Popen(
-            [*command, "--workers", "2"],
+            [*command, "--workers", str(workers)],
             env=environment,
             cwd=workdir,
             stdout=subprocess.DEVNULL,
@@ -213,9 +225,11 @@ def start_server(
 
 
 @contextmanager
-def running_server(database_url: str, key_file: Path, workdir: Path, **env: str) -> Iterator[str]:
+def running_server(
+    database_url: str, key_file: Path, workdir: Path, *, workers: int = 2, **env: str
+) -> Iterator[str]:
     """A started server for the duration of the block; yields its base URL."""
-    process, base = start_server(database_url, key_file, workdir, **env)
+    process, base = start_server(database_url, key_file, workdir, workers=workers, **env)
     try:
         yield base
     finally:

@@ -122,3 +122,34 @@ def test_upgrade_of_sealed_data_without_its_key_file_is_refused(
     with pytest.raises(ConfigurationError, match="cannot decrypt"):
         migrations.upgrade(empty_database, key_file=Vault.open(tmp_path / "other.key").path)
     assert not (tmp_path / "missing.key").exists()
+
+
+def test_upgrade_seals_stored_idempotent_answers_and_deletes_expired_ones(
+    empty_database: str, key_file: Path
+) -> None:
+    migrations.upgrade(empty_database, "0004", key_file=key_file)
+    answer = '\'{"email": "stored.before@mail.com"}\''
+    for key, expires in (("live", "2999-01-01"), ("expired", "2000-01-01")):
+        _execute(
+            empty_database,
+            "INSERT INTO idempotency_keys (credential_id, idempotency_key, request_hash, status,"
+            f" headers, body, expires_at) VALUES ('cr', '{key}', 'h', 200, '{{}}',"
+            f" CAST({answer} AS {_BYTES[empty_database.split(':')[0]]}), '{expires}')",
+        )
+
+    migrations.upgrade(empty_database, key_file=key_file)
+    sealed = _execute(empty_database, "SELECT idempotency_key, body FROM idempotency_keys")
+    migrations.downgrade(empty_database, "0004", key_file=key_file)
+    restored = _execute(empty_database, "SELECT body FROM idempotency_keys")
+
+    assert [key for key, _ in sealed] == ["live"]
+    assert b"stored.before" not in _bytes(sealed[0][1])
+    assert [_bytes(body) for (body,) in restored] == [b'{"email": "stored.before@mail.com"}']
+
+
+def _bytes(value: object) -> bytes:
+    assert isinstance(value, bytes | memoryview)
+    return bytes(value)
+
+
+_BYTES = {"sqlite+aiosqlite": "BLOB", "postgresql+asyncpg": "BYTEA"}

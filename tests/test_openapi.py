@@ -18,9 +18,10 @@ from customer_registry.errors import (
     NotAuthenticated,
     PayloadTooLarge,
     Problem,
+    RequestTimeout,
     UnsupportedMediaType,
 )
-from customer_registry.oauth import OAuthError, OAuthErrorOut
+from customer_registry.oauth import OAuthError, OAuthErrorOut, TooManyFailures
 from tests.conftest import BASE_URL, load
 
 HORIZON_CUSTOMER = "/customer/v1/clients/{clientId}/customers/{customerNumber}"
@@ -88,7 +89,7 @@ def _error_schemas(method: str, path: str, status: str) -> dict[str, Any] | None
     """The body an error answer documents, by media type: its dialect's, none for HEAD."""
     if method == "HEAD":
         return None
-    if path == "/oauth/token" and status in {"400", "401"}:
+    if path == "/oauth/token" and status in {"400", "401", "429"}:
         return {"application/json": _ref("OAuthErrorOut")}
     if _dialect(path) == "subscriptions" and status == "401":
         return {"application/json": _ref("GatewayRejection")}
@@ -176,6 +177,7 @@ def test_every_example_matches_its_schema(document: dict[str, Any]) -> None:
         NotAuthenticated("no token"),
         Forbidden("not your client"),
         PayloadTooLarge("too large"),
+        RequestTimeout("too slow"),
         UnsupportedMediaType("not JSON"),
     ],
     ids=lambda error: type(error).__name__,
@@ -187,9 +189,10 @@ def test_error_bodies_fit_the_problem_schema(error: Exception) -> None:
 
 def test_gateway_and_oauth_bodies_fit_their_schemas() -> None:
     gateway = GatewayError("missing key").body()
-    oauth = OAuthError("invalid_client", "wrong secret", 401).body()
     assert GatewayRejection.model_validate(gateway).model_dump() == gateway
-    assert OAuthErrorOut.model_validate(oauth).model_dump() == oauth
+    for error in (OAuthError("invalid_client", "wrong secret", 401), TooManyFailures(60)):
+        oauth = error.body()
+        assert OAuthErrorOut.model_validate(oauth).model_dump() == oauth
 
 
 async def test_the_document_is_byte_for_byte_the_recorded_one(client: Any) -> None:

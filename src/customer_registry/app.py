@@ -1,5 +1,6 @@
 """The ASGI application: settings, engine, routers and error rendering."""
 
+import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,8 +12,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from customer_registry import health, key_checks, logs, metrics, oauth, openapi, signing
-from customer_registry.body_limit import BodySizeLimit
+from customer_registry import (
+    health,
+    housekeeping,
+    key_checks,
+    logs,
+    metrics,
+    oauth,
+    openapi,
+    signing,
+)
+from customer_registry.body_limit import BoundedBody
 from customer_registry.config import Settings
 from customer_registry.db import open_database
 from customer_registry.errors import (
@@ -148,7 +158,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await key_checks.prepare(database, vault)
+        purging = asyncio.create_task(
+            housekeeping.purge_periodically(database, housekeeping.PURGE_INTERVAL_SECONDS)
+        )
         yield
+        purging.cancel()
+        await asyncio.gather(purging, return_exceptions=True)
         await database.close()
 
     app = FastAPI(
@@ -161,7 +176,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.metrics = metrics.Metrics(database)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BoundedBody,
+        max_bytes=settings.max_body_bytes,
+        timeout_seconds=settings.body_timeout_seconds,
+    )
     # Outermost: a refused body, too, gets a request id, an access line and a count.
     app.add_middleware(RequestObservability, metrics=app.state.metrics)
     app.state.settings = settings

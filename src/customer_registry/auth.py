@@ -36,6 +36,7 @@ from customer_registry.db import Sql, Tx, credentials
 from customer_registry.db.request import CustomerStore
 from customer_registry.errors import NotAuthenticated
 from customer_registry.external_tokens import ExternalIssuer
+from customer_registry.vault import Vault
 
 TOKEN_SCOPE = "customer:read customer:write"
 _ALGORITHM = "HS256"
@@ -75,9 +76,10 @@ _CREDENTIAL_OF = Sql(
 )
 
 
-async def issue_token(conn: Tx, request: Request, client: AuthenticatedClient) -> str:
-    settings: Settings = request.app.state.settings
-    kid, secret = await signing.signing_key(conn, request.app.state.vault)
+async def issue_token(
+    conn: Tx, settings: Settings, vault: Vault, client: AuthenticatedClient
+) -> str:
+    kid, secret = await signing.signing_key(conn, vault)
     now = int(time.time())
     claims = {
         "sub": client.credential_id,

@@ -23,6 +23,10 @@ class Settings(BaseSettings):
     migrate_on_start: bool = True
     db_pool_size: int = Field(default=10, ge=1, le=200)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    body_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    token_failures_per_client: int = Field(default=10, ge=1, le=1_000_000)
+    token_failures_per_address: int = Field(default=100, ge=1, le=1_000_000)
+    token_failure_window_seconds: int = Field(default=300, ge=1, le=86400)
     log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
     log_format: Literal["auto", "json", "console"] = "auto"
 

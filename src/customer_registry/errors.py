@@ -15,6 +15,7 @@ involved. The tree::
     ├── MethodNotAllowed        405
     ├── Conflict                409   (customers/errors.py: CustomerNumberTaken)
     ├── PreconditionFailed      412   If-Match / If-None-Match do not hold
+    ├── RequestTimeout          408   the body did not arrive in time (connection closed)
     ├── PayloadTooLarge         413
     ├── UnsupportedMediaType    415   a body that is not JSON
     └── ServiceBusy             503   no database connection came free in time
@@ -37,6 +38,7 @@ _REASONS = {
     401: "Missing or invalid credentials",
     403: "The credential does not cover this client",
     404: "Not found",
+    408: "The request body did not arrive in time; the connection is closed",
     409: "Conflict (customer number taken, or a request with this idempotency key still running)",
     412: "The customer is not in the expected version",
     413: "The request body is larger than the configured limit",
@@ -162,6 +164,19 @@ class PreconditionFailed(BusinessError):
     status = 412
     code = "precondition-failed"
     title = "Precondition failed"
+
+
+class RequestTimeout(AppError):
+    """A technical error: the same request sent again in good time succeeds."""
+
+    status = 408
+    code = "request-timeout"
+    title = "Request timeout"
+
+    def headers(self) -> dict[str, str]:
+        # Part of the body may still be on its way: nothing else can follow it on this
+        # connection.
+        return {"Connection": "close"}
 
 
 class PayloadTooLarge(BusinessError):

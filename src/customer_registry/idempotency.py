@@ -6,7 +6,8 @@ is claimed per credential inside the request's own transaction, and ``Idempotent
 stores the response under the claim in that same transaction, before it commits: the write
 and its stored answer exist together or not at all. A repeat with the same request gets the
 stored answer (``Idempotent-Replayed: true``) for 24 hours; with a different request a 422;
-while the first is still running a 409.
+while the first is still running a 409. Answers hold personal data: their bodies are stored
+encrypted by the vault, and expired records are purged (``purge_expired``).
 """
 
 import hashlib
@@ -19,13 +20,14 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request, Response
 from fastapi.routing import APIRoute
-from sqlalchemy import and_, bindparam, select, text, update
+from sqlalchemy import and_, bindparam, delete, select, text, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from customer_registry.auth import Principal, horizon_client, subscription_client
 from customer_registry.db import Sql, Tx, idempotency_keys
 from customer_registry.db.request import CustomerStore
 from customer_registry.errors import BusinessError, Conflict, InvalidParameter, RequestInvalid
+from customer_registry.vault import Vault
 
 RETENTION = timedelta(hours=24)
 _READS = frozenset({"GET", "HEAD"})
@@ -61,9 +63,20 @@ class _Claim:
     credential_id: str
     key: str
     conn: Tx
+    vault: Vault
 
     def params(self) -> dict[str, str]:
         return {"key_credential": self.credential_id, "key": self.key}
+
+    def seal(self, body: bytes) -> bytes:
+        return self.vault.encrypt(body.decode(), self._context()).encode()
+
+    def unseal(self, sealed: bytes) -> bytes:
+        return self.vault.decrypt(bytes(sealed).decode(), self._context()).encode()
+
+    def _context(self) -> str:
+        # Part of the stored data (migration 0006 writes it too): never change it.
+        return f"idempotency/{self.credential_id}/{self.key}"
 
 
 def _checked(key: str | None) -> str | None:
@@ -97,9 +110,10 @@ async def _lock_or_conflict(conn: Tx, claim: _Claim) -> None:
         raise IdempotentRequestRunning()
 
 
-def _stored_response(row: Any) -> Response:
+def _stored_response(claim: _Claim, row: Any) -> Response:
     headers = {**json.loads(row["headers"]), "Idempotent-Replayed": "true"}
-    return Response(content=row["body"], status_code=row["status"], headers=headers)
+    body = b"" if row["body"] is None else claim.unseal(row["body"])
+    return Response(content=body, status_code=row["status"], headers=headers)
 
 
 _WHERE_KEY = and_(
@@ -151,7 +165,7 @@ async def _claim(conn: Tx, claim: _Claim, fingerprint: str) -> None:
         return
     if row["request_hash"] != fingerprint:
         raise IdempotencyKeyReused()
-    raise _Replay(_stored_response(row))
+    raise _Replay(_stored_response(claim, row))
 
 
 IdempotencyKeyHeader = Annotated[
@@ -178,7 +192,7 @@ def guard(
         key = _checked(request_id if idempotency_key is None else idempotency_key)
         if key is None:
             return
-        claim = _Claim(principal.credential_id, key, store.conn)
+        claim = _Claim(principal.credential_id, key, store.conn, store.vault)
         await _lock_or_conflict(store.conn, claim)
         await _claim(store.conn, claim, await _fingerprint(request))
         request.state.idempotency_claim = claim
@@ -198,7 +212,7 @@ async def _store(claim: _Claim, response: Response) -> None:
     answer = {
         "new_status": response.status_code,
         "new_headers": json.dumps(headers),
-        "new_body": bytes(response.body),
+        "new_body": claim.seal(bytes(response.body)),
     }
     await claim.conn.execute(_ANSWER, {**claim.params(), **answer})
 
@@ -223,3 +237,21 @@ class IdempotentRoute(APIRoute):
             return response
 
         return idempotent
+
+
+_PURGE = Sql(
+    delete(idempotency_keys)
+    .where(
+        tuple_(_k.credential_id, _k.idempotency_key).in_(
+            select(_k.credential_id, _k.idempotency_key)
+            .where(_k.expires_at <= bindparam("now"))
+            .limit(bindparam("batch"))
+        )
+    )
+    .returning(_k.credential_id)
+)
+
+
+async def purge_expired(conn: Tx, *, batch: int) -> int:
+    """Delete up to ``batch`` records older than the retention; return how many."""
+    return len(await conn.fetch(_PURGE, {"now": datetime.now(UTC), "batch": batch}))

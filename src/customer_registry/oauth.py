@@ -3,6 +3,7 @@
 import base64
 import binascii
 import json
+import re
 from typing import Any, Literal
 from urllib.parse import unquote
 
@@ -11,12 +12,13 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from customer_registry import auth
-from customer_registry.db.request import CustomerStore
 from customer_registry.errors import AppError, problem_responses
+from customer_registry.token_grants import ClientRefused, ClientThrottled, TokenRequest, grant
 
 router = APIRouter(tags=["OAuth"])
 
 _FORM = "application/x-www-form-urlencoded"
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
@@ -38,6 +40,16 @@ class OAuthError(AppError):
             {"WWW-Authenticate": 'Basic realm="customer-registry"'} if self.status == 401 else {}
         )
         return {**_NO_STORE, **extra}
+
+
+class TooManyFailures(OAuthError):
+    def __init__(self, retry_after: int) -> None:
+        message = f"too many failed token requests; retry after {retry_after} s"
+        super().__init__("too_many_requests", message, 429)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {**super().headers(), "Retry-After": str(self.retry_after)}
 
 
 async def _form_or_json(request: Request) -> dict[str, str]:
@@ -69,12 +81,19 @@ def _basic_credentials(request: Request) -> tuple[str, str] | None:
 
 def _client_credentials(request: Request, fields: dict[str, str]) -> tuple[str, str]:
     basic = _basic_credentials(request)
-    if basic is not None:
-        return basic
-    client_id, secret = fields.get("client_id"), fields.get("client_secret")
+    client_id, secret = basic or (fields.get("client_id"), fields.get("client_secret"))
     if not client_id or not secret:
         raise OAuthError("invalid_request", "client_id and client_secret are required")
+    if not (_is_text(client_id) and _is_text(secret)):
+        raise OAuthError(
+            "invalid_request", "client_id and client_secret must be text without NUL characters"
+        )
     return client_id, secret
+
+
+def _is_text(value: str) -> bool:
+    """What both databases can compare: no NUL, no lone surrogate (JSON's "\\ud800")."""
+    return "\0" not in value and _SURROGATE.search(value) is None
 
 
 _TOKEN_REQUEST_BODY = {
@@ -110,9 +129,15 @@ class TokenOut(BaseModel):
 
 
 class OAuthErrorOut(BaseModel):
-    """RFC 6749 section 5.2; ``invalid_target`` is RFC 8707's."""
+    """RFC 6749 section 5.2; ``invalid_target`` is RFC 8707's; ``too_many_requests`` ours."""
 
-    error: Literal["invalid_request", "invalid_client", "unsupported_grant_type", "invalid_target"]
+    error: Literal[
+        "invalid_request",
+        "invalid_client",
+        "unsupported_grant_type",
+        "invalid_target",
+        "too_many_requests",
+    ]
     error_description: str
 
 
@@ -139,7 +164,20 @@ _TOKEN_RESPONSES: dict[int | str, dict[str, Any]] = {
             },
         },
     },
-    **problem_responses(413),
+    429: {
+        "model": OAuthErrorOut,
+        "description": "too_many_requests: too many failed token requests for this client id "
+        "or from this address; retry after the window",
+        "headers": {
+            **_NO_STORE_HEADERS,
+            "Retry-After": {
+                "description": "Seconds until the window ends",
+                "required": True,
+                "schema": {"type": "integer"},
+            },
+        },
+    },
+    **problem_responses(408, 413),
 }
 
 
@@ -148,7 +186,7 @@ _TOKEN_RESPONSES: dict[int | str, dict[str, Any]] = {
     responses=_TOKEN_RESPONSES,
     openapi_extra={"requestBody": _TOKEN_REQUEST_BODY},
 )
-async def create_token(request: Request, store: CustomerStore) -> JSONResponse:
+async def create_token(request: Request) -> JSONResponse:
     """Exchange a client id and secret for a bearer access token (client-credentials grant)."""
     settings = request.app.state.settings
     fields = await _form_or_json(request)
@@ -158,11 +196,19 @@ async def create_token(request: Request, store: CustomerStore) -> JSONResponse:
     audience = fields.get("audience")
     if audience and audience.rstrip("/") != settings.token_audience.rstrip("/"):
         raise OAuthError("invalid_target", f"unknown audience {audience!r}")
-    client_credentials = _client_credentials(request, fields)
-    client = await auth.authenticate_client(store.conn, *client_credentials)
-    if client is None:
-        raise OAuthError("invalid_client", "unknown client or wrong secret", 401)
-    token = await auth.issue_token(store.conn, request, client)
+    client_id, secret = _client_credentials(request, fields)
+    address = request.client.host if request.client else ""
+    try:
+        token = await grant(
+            request.app.state.database,
+            settings,
+            request.app.state.vault,
+            TokenRequest(client_id, secret, address),
+        )
+    except ClientThrottled as throttled:
+        raise TooManyFailures(throttled.retry_after) from None
+    except ClientRefused:
+        raise OAuthError("invalid_client", "unknown client or wrong secret", 401) from None
     body = {
         "access_token": token,
         "token_type": "Bearer",

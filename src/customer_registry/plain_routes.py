@@ -33,7 +33,7 @@ class FastJSONResponse(JSONResponse):
 Model = TypeVar("Model", bound=BaseModel)
 
 
-async def _valid_body(request: Request, model: type[Model]) -> Model | None:
+async def valid_body(request: Request, model: type[Model]) -> Model | None:
     """The body as FastAPI reads and validates it; None where it would refuse it."""
     try:
         await require_json(request)
@@ -43,21 +43,10 @@ async def _valid_body(request: Request, model: type[Model]) -> Model | None:
         return None
 
 
-async def credential_and_body(
-    request: Request,
-    model: type[Model],
-    *,
-    credential: str,
-    claims: tuple[str, ...] = ("idempotency-key",),
-) -> tuple[str, Model] | None:
-    """The ``credential`` header and the body of a write the plain route takes: the header is
-    given, none of the ``claims`` headers (the FastAPI route's guard claims those as idempotency
-    keys and stores the answer), and FastAPI would accept the body."""
-    given = request.headers.get(credential)
-    if not given or any(name in request.headers for name in claims):
-        return None
-    body = await _valid_body(request, model)
-    return None if body is None else (given, body)
+def claimed(request: Request, claims: tuple[str, ...] = ("idempotency-key",)) -> bool:
+    """Whether the request has one of the ``claims`` headers, which the FastAPI route's guard
+    claims as idempotency keys (and stores the answer under)."""
+    return any(name in request.headers for name in claims)
 
 
 # The answer to a request, or None: the twin answers it.

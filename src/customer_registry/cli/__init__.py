@@ -1,5 +1,5 @@
 """The operator CLI: ``customer-registry serve | migrate | credentials | clients | history | keys |
-import | export``.
+import | export | idempotency``.
 
 Exit codes: 0 success, 1 the operation failed, 2 bad usage or configuration.
 """
@@ -7,12 +7,12 @@ Exit codes: 0 success, 1 the operation failed, 2 bad usage or configuration.
 from alembic.util import CommandError
 from sqlalchemy.exc import DBAPIError
 
-from customer_registry.cli import bulk, credentials, data, server
+from customer_registry.cli import bulk, credentials, data, idempotency, server
 from customer_registry.cli.app import app, console
 from customer_registry.db import DatabaseError
 from customer_registry.errors import ConfigurationError
 
-__all__ = ["app", "bulk", "credentials", "data", "main", "server"]
+__all__ = ["app", "bulk", "credentials", "data", "idempotency", "main", "server"]
 
 
 def main() -> None:

@@ -30,6 +30,7 @@ from customer_registry.db.tables import (
     key_checks,
     metadata,
     signing_keys,
+    token_failures,
 )
 from customer_registry.errors import ConfigurationError
 from customer_registry.vault import Vault
@@ -53,6 +54,7 @@ __all__ = [
     "metadata",
     "open_database",
     "signing_keys",
+    "token_failures",
 ]
 
 

@@ -173,3 +173,14 @@ idempotency_keys = Table(
     Column("expires_at", Timestamp, nullable=False),
     Index(None, "expires_at"),
 )
+
+# Failed token requests per subject (a hash of the attempted client id, or of the source
+# address) in the current window: shared by every process and replica (throttle.py).
+token_failures = Table(
+    "token_failures",
+    metadata,
+    Column("subject", String(64), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("window_ends_at", Timestamp, nullable=False),
+    Index(None, "window_ends_at"),
+)

@@ -9,6 +9,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from customer_registry import auth
+from customer_registry.authenticated_first import bearer_first
 from customer_registry.customers import service
 from customer_registry.db import Database, Store
 from customer_registry.horizon import schemas
@@ -20,9 +21,8 @@ from customer_registry.horizon.router import (
     search_page,
     write,
 )
-from customer_registry.plain_routes import credential_and_body, plain_route
+from customer_registry.plain_routes import claimed, plain_route, valid_body
 
-_BEARER = "authorization"
 _VALID_CLIENT = TypeAdapter(Annotated[int, Field(ge=1, le=auth.MAX_CLIENT_ID)])
 
 
@@ -66,15 +66,15 @@ async def _read(request: Request) -> Response | None:
 
 async def _put(request: Request) -> Response | None:
     path = _valid_path(request)
-    taken = (
-        await credential_and_body(request, schemas.CustomerIn, credential=_BEARER) if path else None
-    )
-    if path is None or taken is None:
+    if path is None or claimed(request):
         return None
-    (client_id, number), (authorization, body) = path, taken
+    client_id, number = path
+    claim = await bearer_first(request, client_id)
+    body = await valid_body(request, schemas.CustomerIn)
+    if body is None:
+        return None
     database: Database = request.app.state.database
     async with database.transaction() as conn:
-        claim = await auth.bearer_claim(request, conn, authorization, client_id)
         store = Store(conn, request.app.state.vault)
         locked = await service.lock_as(store, claim, number)
         caller = auth.Principal(client_id, claim.credential_id, locked)
@@ -83,15 +83,15 @@ async def _put(request: Request) -> Response | None:
 
 async def _search(request: Request) -> Response | None:
     path = _valid_search(request)
-    taken = (
-        await credential_and_body(request, schemas.SearchIn, credential=_BEARER) if path else None
-    )
-    if path is None or taken is None:
+    if path is None or claimed(request):
         return None
-    (client_id, params), (authorization, body) = path, taken
+    client_id, params = path
+    claim = await bearer_first(request, client_id)
+    body = await valid_body(request, schemas.SearchIn)
+    if body is None:
+        return None
     database: Database = request.app.state.database
     async with database.reading() as conn:
-        claim = await auth.bearer_claim(request, conn, authorization, client_id)
         await auth.covered(conn, claim)
         store = Store(conn, request.app.state.vault)
         return await search_page(request, store, client_id, params, body)

@@ -9,6 +9,7 @@ from pydantic import TypeAdapter
 from starlette.datastructures import URL
 
 from customer_registry.auth import BearerClaim, BearerPrincipal, Principal, horizon_client
+from customer_registry.authenticated_first import HorizonRoute
 from customer_registry.conditional import (
     NOT_MODIFIED_RESPONSE,
     etag,
@@ -24,11 +25,11 @@ from customer_registry.db.request import CustomerStore, reads_only
 from customer_registry.errors import JsonBody, problem_responses, valid_or_none
 from customer_registry.horizon import responses, schemas
 from customer_registry.horizon.directory import person_directory
-from customer_registry.idempotency import HorizonIdempotency, IdempotentRoute, guard
+from customer_registry.idempotency import HorizonIdempotency, guard
 from customer_registry.plain_routes import FastJSONResponse
 
 router = APIRouter(
-    route_class=IdempotentRoute,
+    route_class=HorizonRoute,
     prefix="/customer/v1/clients/{clientId}",
     tags=["Horizon customers"],
 )

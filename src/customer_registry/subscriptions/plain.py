@@ -6,10 +6,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from customer_registry import auth
+from customer_registry.authenticated_first import key_first
 from customer_registry.customers import service
 from customer_registry.db import Database, Store
-from customer_registry.plain_routes import credential_and_body, plain_route
+from customer_registry.plain_routes import claimed, plain_route, valid_body
 from customer_registry.subscriptions import schemas
 from customer_registry.subscriptions.router import (
     CUSTOMER_PATH,
@@ -40,15 +40,14 @@ async def _get(request: Request) -> Response | None:
 
 
 async def _post(request: Request) -> Response | None:
-    taken = await credential_and_body(
-        request, schemas.CustomerRequest, credential=_KEY, claims=_IDEMPOTENCY_HEADERS
-    )
-    if taken is None:
+    if claimed(request, _IDEMPOTENCY_HEADERS):
         return None
-    key, body = taken
+    caller = await key_first(request)
+    body = await valid_body(request, schemas.CustomerRequest)
+    if body is None:
+        return None
     database: Database = request.app.state.database
     async with database.transaction() as conn:
-        caller = await auth.key_principal(conn, key)
         return await create(request, Store(conn, request.app.state.vault), caller, body)
 
 

@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 from pydantic import TypeAdapter
 
 from customer_registry.auth import Principal, SubscriptionKey, SubscriptionPrincipal
+from customer_registry.authenticated_first import SubscriptionsRoute
 from customer_registry.conditional import etag, not_modified, unchanged, write_condition
 from customer_registry.coverage import KeyHolder
 from customer_registry.customers import service
@@ -15,13 +16,13 @@ from customer_registry.customers.rules import CleanText
 from customer_registry.db import Store
 from customer_registry.db.request import CustomerStore
 from customer_registry.errors import JsonBody, valid_or_none
-from customer_registry.idempotency import IdempotentRoute, SubscriptionsIdempotency
+from customer_registry.idempotency import SubscriptionsIdempotency
 from customer_registry.plain_routes import FastJSONResponse
 from customer_registry.subscriptions import responses, schemas
 
 CUSTOMERS_PATH = "/subscriptions/v1/customers"
 router = APIRouter(
-    route_class=IdempotentRoute,
+    route_class=SubscriptionsRoute,
     prefix=CUSTOMERS_PATH,
     tags=["Subscriptions customers"],
 )

@@ -1,0 +1,78 @@
+"""A request with a body is authenticated before its body is parsed.
+
+FastAPI parses a JSON body before it runs any dependency, authentication included: a
+megabyte of JSON without credentials cost its parse before its 401, and malformed JSON
+without credentials was a 400. The gates here run first, on the plain routes and, through
+the route classes, in front of their FastAPI twins; they raise the error the route's own
+authentication would. A bearer token is verified (signature, audience, expiry: no
+statement once its signing key is known); whether its credential is revoked or covers the
+client is read, as before, with the request's own statement. A subscription key has no
+signature: it is looked up.
+"""
+
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
+
+from pydantic import Field, TypeAdapter, ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+
+from customer_registry import auth
+from customer_registry.coverage import Claim
+from customer_registry.db import Database
+from customer_registry.idempotency import IdempotentRoute
+
+_CLIENT_ID = TypeAdapter(Annotated[int, Field(ge=1, le=auth.MAX_CLIENT_ID)])
+_AUTHENTICATED = "authenticated_first"
+
+
+async def bearer_first(request: Request, client_id: int) -> Claim:
+    """The bearer token's claim on ``client_id``, its token verified."""
+    database: Database = request.app.state.database
+    async with database.reading() as conn:
+        authorization = request.headers.get("authorization")
+        claim = await auth.bearer_claim(request, conn, authorization, client_id)
+    setattr(request.state, _AUTHENTICATED, True)
+    return claim
+
+
+async def key_first(request: Request) -> auth.Principal:
+    """The client of the request's subscription key, the key looked up."""
+    database: Database = request.app.state.database
+    async with database.reading() as conn:
+        principal = await auth.key_principal(conn, request.headers.get("x-subscription-key"))
+    setattr(request.state, _AUTHENTICATED, True)
+    return principal
+
+
+class _AuthenticatedFirstRoute(IdempotentRoute):
+    async def gate(self, request: Request) -> None:
+        raise NotImplementedError
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        if self.methods and self.methods <= {"GET", "HEAD"}:
+            return handler  # no body to keep unparsed
+        gate = self.gate
+
+        async def authenticated_first(request: Request) -> Response:
+            # A plain route that handed the request over may have authenticated it already.
+            if not getattr(request.state, _AUTHENTICATED, False):
+                await gate(request)
+            return await handler(request)
+
+        return authenticated_first
+
+
+class HorizonRoute(_AuthenticatedFirstRoute):
+    async def gate(self, request: Request) -> None:
+        try:
+            client_id = _CLIENT_ID.validate_strings(request.path_params["clientId"])
+        except ValidationError:
+            return  # the route refuses its path before anything else
+        await bearer_first(request, client_id)
+
+
+class SubscriptionsRoute(_AuthenticatedFirstRoute):
+    async def gate(self, request: Request) -> None:
+        await key_first(request)

@@ -1,0 +1,59 @@
+"""Expired records are deleted: idempotency records after their 24 hours, token-failure
+counts once their window ended. ``serve`` does it in the background of every worker; the CLI
+on demand (``idempotency purge``).
+
+Each batch is a transaction of its own: on SQLite a long delete would hold the write lock,
+and every write of every worker would wait for it.
+"""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import structlog
+
+from customer_registry import idempotency, throttle
+from customer_registry.db import Database, Tx
+
+logger = structlog.get_logger(__name__)
+
+PURGE_INTERVAL_SECONDS = 600.0
+_BATCH = 1000
+
+Batch = Callable[[Tx], Awaitable[int]]
+
+
+async def _purge(database: Database, purge_batch: Batch) -> int:
+    deleted = 0
+    while True:
+        async with database.transaction() as conn:
+            count = await purge_batch(conn)
+        deleted += count
+        if count < _BATCH:
+            return deleted
+        await asyncio.sleep(0)  # requests waiting for the connection or lock go first
+
+
+async def purge_idempotency(database: Database) -> int:
+    """Delete every expired idempotency record; return how many."""
+    return await _purge(database, lambda conn: idempotency.purge_expired(conn, batch=_BATCH))
+
+
+async def purge_token_failures(database: Database) -> int:
+    """Delete every token-failure count whose window ended; return how many."""
+    return await _purge(database, lambda conn: throttle.purge_expired(conn, batch=_BATCH))
+
+
+async def purge_periodically(database: Database, interval: float) -> None:
+    """Purge now and then every ``interval`` seconds, until cancelled."""
+    while True:
+        try:
+            records = await purge_idempotency(database)
+            counts = await purge_token_failures(database)
+        except Exception as exc:
+            # Whatever it was (an unreachable database, a busy SQLite lock), the next round
+            # deletes what this one could not: the loop must outlive any one failure.
+            logger.warning("purge of expired records failed", exc_info=exc)
+        else:
+            if records or counts:
+                logger.info("expired records purged", idempotency=records, token_failures=counts)
+        await asyncio.sleep(interval)
