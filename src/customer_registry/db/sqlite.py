@@ -143,7 +143,10 @@ class SqliteDatabase:
 
     async def _take_turn(self) -> None:
         try:
-            await asyncio.wait_for(self._turn.acquire(), self._acquire_timeout)
+            # Not wait_for: on Python 3.11 it can swallow a cancellation that arrives as the
+            # lock is granted, and a cancelled task (a worker shutting down) would go on.
+            async with asyncio.timeout(self._acquire_timeout):
+                await self._turn.acquire()
         except TimeoutError as exc:
             raise ServiceBusy("every database writer stayed busy; retry later") from exc
 
