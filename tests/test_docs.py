@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from customer_registry.config import Settings
 from tests.conftest import running_server
 
 ROOT = Path(__file__).parent.parent
@@ -52,3 +53,9 @@ def test_readme_links_every_doc() -> None:
     readme = (ROOT / "README.md").read_text()
     for doc in sorted(DOCS.glob("*.md")):
         assert f"](docs/{doc.name})" in readme, f"README does not link docs/{doc.name}"
+
+
+def test_readme_documents_every_setting() -> None:
+    readme = (ROOT / "README.md").read_text()
+    for name in Settings.model_fields:
+        assert f"| `CUSTOMER_REGISTRY_{name.upper()}` |" in readme, name
