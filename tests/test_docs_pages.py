@@ -18,6 +18,7 @@ async def test_docs_page_loads_every_asset_from_this_server(
 ) -> None:
     response = await client.get(page)
     assert response.status_code == 200
+    assert "://" not in response.text, "the page names another server"
     references = _references(response.text)
     assert any(ref.endswith(".js") for ref in references), references
     for reference in references:

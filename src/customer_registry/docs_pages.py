@@ -52,6 +52,8 @@ def install(app: FastAPI) -> None:
             swagger_js_url=f"{root}{ASSETS}/swagger-ui-bundle.js",
             swagger_css_url=f"{root}{ASSETS}/swagger-ui.css",
             swagger_favicon_url=f"{root}{ASSETS}/favicon.png",
+            # Swagger UI would otherwise send the document's URL to an online validator.
+            swagger_ui_parameters={"validatorUrl": None},
         )
 
     @app.get(redirect_url, include_in_schema=False)
