@@ -13,6 +13,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from customer_registry import (
+    docs_pages,
     health,
     housekeeping,
     key_checks,
@@ -172,6 +173,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Customer master data, wire-compatible with Riverty's customer APIs.",
         generate_unique_id_function=openapi.operation_id,
         lifespan=lifespan,
+        # Served by docs_pages, with their scripts from this server.
+        docs_url=None,
+        redoc_url=None,
         # Off: FastAPI would look up three OTEL_* variables and the providers per request.
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
@@ -211,4 +215,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api_routes = app.state.api_routes
     app.router.routes[:0] = [*horizon_plain(api_routes), *subscriptions_plain(api_routes)]
     openapi.install(app)
+    docs_pages.install(app)
     return app

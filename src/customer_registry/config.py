@@ -14,6 +14,8 @@ class Settings(BaseSettings):
 
     database_url: str = DEFAULT_DATABASE_URL
     public_url: str | None = None
+    # None: uvicorn's own default, FORWARDED_ALLOW_IPS or else the loopback addresses.
+    forwarded_allow_ips: str | None = None
     token_audience: str = "https://api.horizonafs.io"
     token_ttl_seconds: int = Field(default=86400, ge=60, le=31 * 86400)
     oauth_jwks_url: str | None = None

@@ -76,6 +76,7 @@ def serve(
             port=port,
             workers=workers,
             proxy_headers=True,
+            forwarded_allow_ips=current.forwarded_allow_ips,
             loop="uvloop",
             http="httptools",
             # Longer than load balancers' idle timeouts (60 s is common): a connection the
