@@ -1,14 +1,14 @@
 """Horizon GET, HEAD and PUT of a customer as a plain route (see ``plain_routes``)."""
 
-from typing import Annotated
-
 from fastapi.routing import APIRoute
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from customer_registry import auth
+from customer_registry.canonical_paths import client_id as canonical_client_id
+from customer_registry.canonical_paths import utf8_path
 from customer_registry.customers import service
 from customer_registry.db import Database, Store
 from customer_registry.horizon import schemas
@@ -23,18 +23,18 @@ from customer_registry.horizon.router import (
 from customer_registry.plain_routes import credential_and_body, plain_route
 
 _BEARER = "authorization"
-_VALID_CLIENT = TypeAdapter(Annotated[int, Field(ge=1, le=auth.MAX_CLIENT_ID)])
 
 
 def _valid_path(request: Request) -> tuple[int, str] | None:
     """The client id and customer number; None if either fails validation."""
     params = request.path_params
+    client_id = canonical_client_id(params["clientId"])
+    if client_id is None or not utf8_path(request.scope):
+        return None
     try:
-        client_id = _VALID_CLIENT.validate_strings(params["clientId"])
-        number = VALID_NUMBER.validate_python(params["customerNumber"])
+        return client_id, VALID_NUMBER.validate_python(params["customerNumber"])
     except ValidationError:
         return None
-    return client_id, number
 
 
 def _valid_search(request: Request) -> tuple[int, schemas.SearchParams] | None:
@@ -43,8 +43,10 @@ def _valid_search(request: Request) -> tuple[int, schemas.SearchParams] | None:
     query = request.query_params
     if len(query) != len(query.multi_items()):
         return None
+    client_id = canonical_client_id(request.path_params["clientId"])
+    if client_id is None:
+        return None
     try:
-        client_id = _VALID_CLIENT.validate_strings(request.path_params["clientId"])
         return client_id, schemas.SearchParams.model_validate(dict(query))
     except ValidationError:
         return None

@@ -9,6 +9,7 @@ from pydantic import TypeAdapter
 from starlette.datastructures import URL
 
 from customer_registry.auth import BearerClaim, BearerPrincipal, Principal, horizon_client
+from customer_registry.canonical_paths import CanonicalPath
 from customer_registry.conditional import (
     NOT_MODIFIED_RESPONSE,
     etag,
@@ -18,7 +19,7 @@ from customer_registry.conditional import (
 )
 from customer_registry.customers import service
 from customer_registry.customers.model import Customer, SearchQuery
-from customer_registry.customers.rules import CleanText
+from customer_registry.customers.rules import CustomerNumberText
 from customer_registry.db import Store
 from customer_registry.db.request import CustomerStore, reads_only
 from customer_registry.errors import JsonBody, problem_responses, valid_or_none
@@ -31,11 +32,12 @@ router = APIRouter(
     route_class=IdempotentRoute,
     prefix="/customer/v1/clients/{clientId}",
     tags=["Horizon customers"],
+    dependencies=[CanonicalPath],
 )
 DIALECT = "horizon"
 
 CustomerNumber = Annotated[
-    CleanText,
+    CustomerNumberText,
     Path(alias="customerNumber", min_length=1, max_length=100, examples=["customer-person-1"]),
 ]
 
