@@ -2,6 +2,7 @@
 required. Requests without an idempotency key go to the plain routes, which must hand a
 refused request to their FastAPI twins; with one, they go to the twins directly."""
 
+import secrets
 from typing import Any
 
 import httpx
@@ -35,7 +36,7 @@ def _spellings(client_id: int) -> list[str]:
 @pytest.fixture
 def client_id() -> int:
     # At least two digits, so that "1_0" can be spelt.
-    return 10_000 + __import__("secrets").randbelow(2**31 - 10_001)
+    return 10_000 + secrets.randbelow(2**31 - 10_001)
 
 
 async def test_other_spellings_of_a_client_id_are_400(

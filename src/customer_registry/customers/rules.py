@@ -91,8 +91,17 @@ def customer_number(value: str) -> str:
     return value
 
 
+# The customer number's rules as a JSON Schema pattern, for the OpenAPI document: no control
+# character, and one that shows at either end. (Blank text has no pattern: a test generator
+# filters too many of the values such a pattern would describe.)
+_ANY = "[^\\u0000-\\u0008\\u000a-\\u001f\\u007f-\\u009f]"
+_SHOWN = f"[^\\u0000-\\u001f\\u007f-\\u009f{_INVISIBLE}]"
 VisibleText = Annotated[CleanText, AfterValidator(visible_text)]
-CustomerNumberText = Annotated[CleanText, AfterValidator(customer_number)]
+CustomerNumberText = Annotated[
+    CleanText,
+    AfterValidator(customer_number),
+    Documented({"pattern": f"^{_SHOWN}({_ANY}*{_SHOWN})?$"}),
+]
 
 
 def length(max_length: int, min_length: int = 0) -> StringConstraints:

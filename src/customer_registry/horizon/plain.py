@@ -21,15 +21,17 @@ from customer_registry.horizon.router import (
     write,
 )
 from customer_registry.plain_routes import credential_and_body, plain_route
+from customer_registry.public_origin import trusted_host
 
 _BEARER = "authorization"
 
 
 def _valid_path(request: Request) -> tuple[int, str] | None:
-    """The client id and customer number; None if either fails validation."""
+    """The client id and customer number; None if either fails validation or the answer
+    could not name its host."""
     params = request.path_params
     client_id = canonical_client_id(params["clientId"])
-    if client_id is None or not utf8_path(request.scope):
+    if client_id is None or not utf8_path(request.scope) or not trusted_host(request):
         return None
     try:
         return client_id, VALID_NUMBER.validate_python(params["customerNumber"])
@@ -38,13 +40,13 @@ def _valid_path(request: Request) -> tuple[int, str] | None:
 
 
 def _valid_search(request: Request) -> tuple[int, schemas.SearchParams] | None:
-    """The client id and the query's paging; None if either fails validation or a query
-    parameter is repeated."""
+    """The client id and the query's paging; None if either fails validation, a query
+    parameter is repeated or the answer could not name its host."""
     query = request.query_params
     if len(query) != len(query.multi_items()):
         return None
     client_id = canonical_client_id(request.path_params["clientId"])
-    if client_id is None:
+    if client_id is None or not trusted_host(request):
         return None
     try:
         return client_id, schemas.SearchParams.model_validate(dict(query))

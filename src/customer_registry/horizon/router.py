@@ -1,12 +1,10 @@
 """Horizon customer routes: HTTP in, one service call, HTTP out."""
 
-from functools import lru_cache
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import TypeAdapter
-from starlette.datastructures import URL
 
 from customer_registry.auth import BearerClaim, BearerPrincipal, Principal, horizon_client
 from customer_registry.canonical_paths import CanonicalPath
@@ -27,12 +25,14 @@ from customer_registry.horizon import responses, schemas
 from customer_registry.horizon.directory import person_directory
 from customer_registry.idempotency import HorizonIdempotency, IdempotentRoute, guard
 from customer_registry.plain_routes import FastJSONResponse
+from customer_registry.public_origin import origin
 
 router = APIRouter(
     route_class=IdempotentRoute,
     prefix="/customer/v1/clients/{clientId}",
     tags=["Horizon customers"],
-    dependencies=[CanonicalPath],
+    # Every answer of this router but a 404 shows links: a bad Host is refused before work.
+    dependencies=[CanonicalPath, Depends(origin)],
 )
 DIALECT = "horizon"
 
@@ -82,29 +82,8 @@ IfNoneMatch = Annotated[
 ]
 
 
-def _base_url(request: Request) -> str:
-    public_url: str | None = request.app.state.settings.public_url
-    if public_url:
-        return public_url.rstrip("/")
-    scope = request.scope
-    root_path = scope.get("app_root_path", scope.get("root_path", ""))
-    host = request.headers.get("host")
-    return _origin(scope["scheme"], host, scope.get("server"), root_path)
-
-
-@lru_cache(maxsize=64)
-def _origin(scheme: str, host: str | None, server: Any, root_path: str) -> str:
-    """``request.base_url`` without its trailing slash, as Starlette builds it (a URL built
-    and parsed, 27 µs, for every representation: hence remembered)."""
-    headers = [(b"host", host.encode("latin-1"))] if host is not None else []
-    scope = {"type": "http", "scheme": scheme, "server": server, "headers": headers}
-    path = root_path if root_path.endswith("/") else root_path + "/"
-    url = URL(scope={**scope, "path": path, "root_path": root_path, "query_string": b""})
-    return str(url).rstrip("/")
-
-
 def representation(request: Request, customer: Customer, status: int = 200) -> JSONResponse:
-    body = schemas.from_customer(customer, _base_url(request))
+    body = schemas.from_customer(customer, origin(request))
     headers = {"ETag": etag(customer.version)}
     return FastJSONResponse(body, status_code=status, headers=headers)
 
@@ -145,7 +124,7 @@ async def search_page(
         body.searchColumn, body.searchValue, params.page, params.perPage, params.sort, params.order
     )
     result = await service.search(store, client_id, query, schemas.SHOWN_SEALED)
-    base_url = _base_url(request)
+    base_url = origin(request)
     items = [schemas.from_customer(customer, base_url) for customer in result.items]
     return FastJSONResponse({"items": items, "total": result.total})
 
