@@ -2,6 +2,8 @@
 required. Requests without an idempotency key go to the plain routes, which must hand a
 refused request to their FastAPI twins; with one, they go to the twins directly."""
 
+import copy
+import json
 import secrets
 from typing import Any
 
@@ -20,6 +22,8 @@ def names(response: httpx.Response) -> list[str]:
 
 
 def _set(body: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """A copy of ``body`` with the member at ``path`` set to ``value``."""
+    body = copy.deepcopy(body)
     *parents, leaf = path.split(".")
     target = body
     for parent in parents:
@@ -166,3 +170,37 @@ async def test_inner_spaces_in_a_customer_number_are_kept(
 
     assert response.status_code == 200
     assert response.json()["customerNumber"] == "a b"
+
+
+def _string_members(body: Any, prefix: str = "") -> list[str]:
+    if isinstance(body, dict):
+        return [p for k, v in body.items() for p in _string_members(v, f"{prefix}{k}.")]
+    return [prefix.rstrip(".")] if isinstance(body, str) else []
+
+
+def _bodies(client_id: int) -> list[tuple[str, str, dict[str, Any]]]:
+    search = {"searchValue": "c1", "searchColumn": "customerNumber"}
+    lookup = {"customerNumber": "L1", "lookup": {"type": "PhoneNumber", "value": "+4712345678"}}
+    return [
+        ("PUT", customer_url(client_id, "c1"), person()),
+        ("POST", CUSTOMERS, seed_post()),
+        ("POST", f"/customer/v1/clients/{client_id}/customers/search", search),
+        ("POST", f"/customer/v1/clients/{client_id}/lookup/customer", lookup),
+    ]
+
+
+@pytest.mark.parametrize("bad", ["a\u0000b", "a\ud800b", "\udfff"], ids=["NUL", "high", "low"])
+@pytest.mark.parametrize("headers", [{}, TWIN], ids=["plain", "twin"])
+async def test_nul_and_lone_surrogates_in_any_string_member_are_400(
+    both: httpx.AsyncClient, client_id: int, bad: str, headers: dict[str, str]
+) -> None:
+    for method, path, body in _bodies(client_id):
+        for member in _string_members(body):
+            raw = json.dumps(_set(body, member, bad))  # ASCII escapes carry them
+            response = await both.request(
+                method, path, content=raw, headers={"Content-Type": "application/json", **headers}
+            )
+            assert response.status_code == 400, (path, member)
+            assert response.headers["content-type"] == "application/problem+json"
+            assert member in names(response), (path, member)
+    assert (await both.get(customer_url(client_id, "c1"))).status_code == 404
