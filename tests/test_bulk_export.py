@@ -14,7 +14,7 @@ from sqlalchemy import text
 from customer_registry.app import create_app
 from customer_registry.config import Settings
 from customer_registry.subscriptions.rows import CSV_COLUMNS as SUBSCRIPTIONS_COLUMNS
-from tests.conftest import BASE_URL, create_credential, token_for
+from tests.conftest import ALLOWED_HOSTS, BASE_URL, create_credential, token_for
 from tests.horizon.conftest import customer_url, person
 from tests.subscriptions.conftest import CUSTOMERS, seed_post
 from tests.test_bulk import import_file, run_cli, second_client, write_rows
@@ -56,7 +56,8 @@ async def answers(
 
 @pytest.fixture
 async def empty_app(empty_database: str, key_file: Path) -> AsyncIterator[FastAPI]:
-    application = create_app(Settings(database_url=empty_database, key_file=key_file))
+    settings = Settings(database_url=empty_database, key_file=key_file, allowed_hosts=ALLOWED_HOSTS)
+    application = create_app(settings)
     yield application
     await application.state.database.close()
 

@@ -228,3 +228,49 @@ def test_unreachable_database_is_one_clear_line(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "cannot use the database" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _serve(tmp_path: Path, *args: str, **settings: str) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CUSTOMER_REGISTRY_")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "customer_registry", "serve", "--port", str(_free_port()), *args],
+        cwd=tmp_path,
+        env={**env, **settings},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+@pytest.mark.parametrize("kind", ["missing", "a directory", "not UTF-8"])
+def test_serve_refuses_a_person_directory_it_cannot_read(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / "people.jsonl"
+    if kind == "a directory":
+        path.mkdir()
+    elif kind == "not UTF-8":
+        path.write_bytes('{"person": {"firstName": "Søren"}}\n'.encode("latin-1"))
+
+    server = _serve(tmp_path, CUSTOMER_REGISTRY_PERSON_DIRECTORY=str(path))
+    output = server.communicate(timeout=60)[0]
+
+    assert server.returncode == 2
+    assert f"CUSTOMER_REGISTRY_PERSON_DIRECTORY {path}" in output
+    assert "Traceback" not in output
+
+
+def test_serve_on_every_interface_prints_an_address_whose_host_is_allowed(
+    tmp_path: Path,
+) -> None:
+    server = _serve(tmp_path, "--host", "0.0.0.0", CUSTOMER_REGISTRY_ALLOWED_HOSTS="localhost")
+    try:
+        assert server.stdout is not None
+        lines = [server.stdout.readline()]
+        while "credentials create" not in lines[-1] and len(lines) < 100:
+            lines.append(server.stdout.readline())
+    finally:
+        server.terminate()
+        server.communicate(timeout=10)
+
+    assert "API docs:   http://localhost:" in "".join(lines)
+    assert "0.0.0.0" not in "".join(lines)
+    assert "warning" not in "".join(lines)

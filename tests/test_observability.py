@@ -15,6 +15,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
+from pydantic import SecretStr
 
 from customer_registry.app import create_app
 from customer_registry.config import Settings
@@ -206,6 +207,24 @@ async def test_metrics_count_a_request(client: httpx.AsyncClient) -> None:
     await client.get("/healthz")
 
     assert await metric(client, "http_requests_total", **labels) == before + 1
+
+
+async def test_metrics_with_a_token_configured_answer_only_its_bearer(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    token = "scrape-" + "s" * 24
+    app.state.settings = app.state.settings.model_copy(update={"metrics_token": SecretStr(token)})
+
+    anonymous = await client.get("/metrics")
+    wrong = await client.get("/metrics", headers={"Authorization": f"Bearer {token}x"})
+    right = await client.get("/metrics", headers={"Authorization": f"Bearer {token}"})
+
+    for refused in (anonymous, wrong):
+        assert refused.status_code == 401
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert "http_requests_total" not in refused.text
+    assert right.status_code == 200
+    assert "http_requests_total" in right.text
 
 
 async def test_metrics_count_customer_writes_not_reads(

@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 
 from customer_registry import credentials, migrations
 from customer_registry.config import Settings
+from tests.conftest import ALLOWED_HOSTS
 from tests.horizon.conftest import customer_url, person
 from tests.subscriptions.conftest import CUSTOMERS, seed_post
 
@@ -20,7 +21,12 @@ from tests.subscriptions.conftest import CUSTOMERS, seed_post
 def settings(empty_database: str, key_file: Path) -> Settings:
     """A database of this test's own: random ids other tests stored could match by chance."""
     migrations.upgrade(empty_database, key_file=key_file)
-    return Settings(database_url=empty_database, key_file=key_file, db_pool_size=2)
+    return Settings(
+        database_url=empty_database,
+        key_file=key_file,
+        db_pool_size=2,
+        allowed_hosts=ALLOWED_HOSTS,
+    )
 
 
 SECRETS = [b"02016126007", b"700XXX651", b"12345678L", b"1984-11-11", b"998877665"]

@@ -40,6 +40,7 @@ from customer_registry.external_tokens import ExternalIssuer
 from customer_registry.horizon.plain import plain_routes as horizon_plain
 from customer_registry.horizon.router import router as horizon_router
 from customer_registry.observability import RequestObservability, echo_request_id
+from customer_registry.public_origin import slash_redirect
 from customer_registry.registry.router import router as registry_router
 from customer_registry.subscriptions.plain import plain_routes as subscriptions_plain
 from customer_registry.subscriptions.router import router as subscriptions_router
@@ -120,6 +121,9 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        redirect = slash_redirect(request) if exc.status_code == 404 else None
+        if redirect is not None:
+            return redirect
         response = render(request, _http_error(exc))
         if exc.status_code == 405:
             response.headers["Allow"] = _allowed_methods(request)
@@ -176,6 +180,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Served by docs_pages, with their scripts from this server.
         docs_url=None,
         redoc_url=None,
+        # Starlette's would echo the Host header in Location; the 404 handler redirects.
+        redirect_slashes=False,
         # Off: FastAPI would look up three OTEL_* variables and the providers per request.
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )

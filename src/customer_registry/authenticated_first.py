@@ -11,18 +11,16 @@ signature: it is looked up.
 """
 
 from collections.abc import Callable, Coroutine
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import Field, TypeAdapter, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from customer_registry import auth
+from customer_registry import auth, canonical_paths
 from customer_registry.coverage import Claim
 from customer_registry.db import Database
 from customer_registry.idempotency import IdempotentRoute
 
-_CLIENT_ID = TypeAdapter(Annotated[int, Field(ge=1, le=auth.MAX_CLIENT_ID)])
 _AUTHENTICATED = "authenticated_first"
 
 
@@ -66,9 +64,8 @@ class _AuthenticatedFirstRoute(IdempotentRoute):
 
 class HorizonRoute(_AuthenticatedFirstRoute):
     async def gate(self, request: Request) -> None:
-        try:
-            client_id = _CLIENT_ID.validate_strings(request.path_params["clientId"])
-        except ValidationError:
+        client_id = canonical_paths.client_id(request.path_params["clientId"])
+        if client_id is None:
             return  # the route refuses its path before anything else
         await bearer_first(request, client_id)
 

@@ -1,10 +1,10 @@
 """Settings: one class, environment variables prefixed CUSTOMER_REGISTRY_."""
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./customer-registry.db"
 
@@ -16,6 +16,8 @@ class Settings(BaseSettings):
     public_url: str | None = None
     # None: uvicorn's own default, FORWARDED_ALLOW_IPS or else the loopback addresses.
     forwarded_allow_ips: str | None = None
+    # Comma-separated in the environment; "*.example.com" allows every name below it.
+    allowed_hosts: Annotated[tuple[str, ...], NoDecode] = ("localhost", "127.0.0.1", "::1")
     token_audience: str = "https://api.horizonafs.io"
     token_ttl_seconds: int = Field(default=86400, ge=60, le=31 * 86400)
     oauth_jwks_url: str | None = None
@@ -31,6 +33,19 @@ class Settings(BaseSettings):
     token_failure_window_seconds: int = Field(default=300, ge=1, le=86400)
     log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
     log_format: Literal["auto", "json", "console"] = "auto"
+    # Set: GET /metrics wants it as a bearer token (request counts reveal business volume).
+    metrics_token: SecretStr | None = Field(default=None, min_length=16, max_length=1024)
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _host_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.split(",")
+        if isinstance(value, list | tuple):
+            return tuple(
+                name.strip().strip("[]").rstrip(".").lower() for name in value if name.strip()
+            )
+        return value
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod

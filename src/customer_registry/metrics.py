@@ -6,6 +6,7 @@ that mode when the variable is set at import) and a scrape, answered by any one 
 the files of all of them.
 """
 
+import hmac
 import os
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ from prometheus_client import (
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from customer_registry.db import Database
+from customer_registry.errors import NotAuthenticated, problem_responses
 
 _2XX = frozenset(range(200, 300))
 _HORIZON = "/customer/v1/clients/{clientId}"
@@ -117,13 +119,40 @@ class Metrics:
 router = APIRouter(tags=["Health"])
 
 
+_BEARER_CHALLENGE = {
+    "description": "`Bearer`: send the configured metrics token",
+    "required": True,
+    "schema": {"type": "string"},
+}
+
+
+def _require_token(request: Request) -> None:
+    """With CUSTOMER_REGISTRY_METRICS_TOKEN set, the scrape must send it as a bearer token."""
+    token = request.app.state.settings.metrics_token
+    if token is None:
+        return
+    expected = f"Bearer {token.get_secret_value()}".encode()
+    given = request.headers.get("authorization", "").encode("latin-1")
+    if not hmac.compare_digest(given, expected):
+        raise NotAuthenticated("send Authorization: Bearer <CUSTOMER_REGISTRY_METRICS_TOKEN>")
+
+
 @router.get(
     "/metrics",
     response_class=Response,
-    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text"}},
+    responses={
+        200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text"},
+        401: {
+            **problem_responses(401)[401],
+            "description": "CUSTOMER_REGISTRY_METRICS_TOKEN is set and was not sent",
+            "headers": {"WWW-Authenticate": _BEARER_CHALLENGE},
+        },
+    },
 )
 async def get_metrics(request: Request) -> Response:
-    """Request counts and durations, customer writes and database pool use."""
+    """Request counts and durations, customer writes and database pool use; with a metrics
+    token configured, only for a bearer of it."""
+    _require_token(request)
     metrics: Metrics = request.app.state.metrics
     metrics.observe_pool()
     return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)

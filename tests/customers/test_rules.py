@@ -1,10 +1,13 @@
 """Normalisation and validation rules, on generated inputs."""
 
+import re
 import string
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import TypeAdapter
 from stdnum import luhn
 
 from customer_registry.customers import rules
@@ -93,3 +96,45 @@ def test_national_ids_are_checked_for_norway_only(
     value: str, kind: CustomerType, country: str, problem: bool
 ) -> None:
     assert bool(rules.national_id_problem(value, customer_type=kind, country=country)) is problem
+
+
+_BLANKS = st.text(
+    st.sampled_from(" \t\u00a0\u1680\u2000\u200b\u200d\u200e\u202e\u2028\u2066\u3000\ufeff")
+)
+# Letters, digits and punctuation, but the few letters that show nothing (Hangul fillers).
+_SHOWN = st.characters(categories=["L", "N", "P"], exclude_characters="\u115f\u1160\u3164\uffa0")
+
+
+@given(_BLANKS.filter(bool))
+def test_text_of_only_spaces_and_invisible_characters_is_refused(value: str) -> None:
+    with pytest.raises(ValueError, match="blank"):
+        rules.visible_text(value)
+    with pytest.raises(ValueError, match="blank"):
+        rules.customer_number(value)
+
+
+@given(_BLANKS, st.text(_SHOWN, min_size=1), _BLANKS)
+def test_text_that_shows_something_is_kept_as_given(before: str, shown: str, after: str) -> None:
+    value = before + shown + after
+    assert rules.visible_text(value) == value
+    assert rules.customer_number(shown) == shown
+    if before or after:
+        with pytest.raises(ValueError, match="begin or end"):
+            rules.customer_number(value)
+
+
+def _accepts(check: Callable[[str], str], value: str) -> bool:
+    try:
+        rules.clean_text(value)
+        check(value)
+    except ValueError:
+        return False
+    return True
+
+
+@given(st.text(max_size=8))
+def test_the_documented_customer_number_pattern_says_what_the_validator_does(value: str) -> None:
+    pattern = re.compile(TypeAdapter(rules.CustomerNumberText).json_schema()["pattern"])
+    # An empty customer number is refused by its minimum length.
+    accepted = value != "" and _accepts(rules.customer_number, value)
+    assert bool(pattern.search(value)) == accepted

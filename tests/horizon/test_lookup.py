@@ -95,6 +95,22 @@ async def test_lookup_without_a_match_is_404(
     assert response.headers["content-type"] == "application/problem+json"
 
 
+@pytest.mark.parametrize("breakage", ["removed", "not UTF-8"])
+async def test_a_directory_that_became_unreadable_is_a_503_technical_error(
+    horizon: httpx.AsyncClient, client_id: int, directory: Path, breakage: str
+) -> None:
+    if breakage == "removed":
+        directory.unlink()
+    else:
+        directory.write_bytes('{"person": {"firstName": "Søren"}}\n'.encode("latin-1"))
+    body = {"lookupField": "PhoneNumber", "lookupValue": "+4700000000"}
+    response = await horizon.post(lookup_url(client_id), json=body)
+
+    assert response.status_code == 503
+    assert response.json()["type"] == "/problems/person-directory-unreadable"
+    assert response.json()["category"] == "TECHNICAL_ERROR"
+
+
 @pytest.mark.parametrize(
     "body",
     [

@@ -19,6 +19,9 @@ from customer_registry.cli.app import (
     safe_url,
     settings,
 )
+from customer_registry.config import Settings
+from customer_registry.horizon.directory import check_person_directory
+from customer_registry.public_origin import host_allowed
 
 LogFormat = Literal["json", "console"]
 
@@ -44,6 +47,22 @@ def _metrics_directory(workers: int) -> Path | None:
     return Path(created)
 
 
+_ANY_INTERFACE = frozenset({"0.0.0.0", "::", ""})
+
+
+def _address(current: Settings, host: str, port: int) -> str:
+    """Where to reach the server, as the hints print it: a URL whose host is allowed."""
+    if current.public_url:
+        return current.public_url.rstrip("/")
+    name = "localhost" if host in _ANY_INTERFACE else host
+    if not host_allowed(name, current.allowed_hosts):
+        console.print(
+            f"[yellow]warning:[/] requests to {name} get 400 for Horizon answers and redirects:"
+            " set CUSTOMER_REGISTRY_PUBLIC_URL or add it to CUSTOMER_REGISTRY_ALLOWED_HOSTS"
+        )
+    return f"http://[{name}]:{port}" if ":" in name else f"http://{name}:{port}"
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
@@ -62,8 +81,9 @@ def serve(
         os.environ["CUSTOMER_REGISTRY_LOG_FORMAT"] = log_format
     current = settings()
     logs.configure(current)
+    check_person_directory(current.person_directory)
     prepare_database(current)
-    base = current.public_url or f"http://{host}:{port}"
+    base = _address(current, host, port)
     console.print(f"Customer Registry on [bold]{base}[/] (database: {safe_url(current)})")
     console.print(f"  API docs:   {base}/docs")
     console.print("  Credential: customer-registry credentials create --client-id 1234")

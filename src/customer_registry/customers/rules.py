@@ -61,6 +61,48 @@ CleanText = Annotated[
 ]
 
 
+# Whitespace (\s: spaces, line and paragraph separators) and the default-ignorable characters
+# that render as nothing: zero-width spaces and joiners, bidi marks and overrides, word
+# joiners, variation selectors, Hangul fillers, tags; plus the braille blank.
+_INVISIBLE = (
+    "\\s\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f"
+    "\u202a-\u202e\u2060-\u206f\u2800\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffb"
+    "\U0001d173-\U0001d17a\U000e0000-\U000e0fff"
+)
+_VISIBLE_CHARACTER = re.compile(f"[^{_INVISIBLE}]")
+_SHOWN_AT_BOTH_ENDS = re.compile(f"[^{_INVISIBLE}](?:.*[^{_INVISIBLE}])?", re.DOTALL)
+
+
+def visible_text(value: str) -> str:
+    """Refuse a value that shows nothing; "" stays allowed (optional members' "absent")."""
+    # A search that stops at the first visible character: the first, for nearly every value.
+    if value and _VISIBLE_CHARACTER.search(value) is None:
+        raise ValueError("must not be blank (only spaces or invisible characters)")
+    return value
+
+
+def customer_number(value: str) -> str:
+    """One spelling per customer: a number that looks the same must be the same number."""
+    # One match in C for the usual number, instead of two searches and a call.
+    if value and _SHOWN_AT_BOTH_ENDS.fullmatch(value) is None:
+        visible_text(value)
+        raise ValueError("must not begin or end with spaces or invisible characters")
+    return value
+
+
+# The customer number's rules as a JSON Schema pattern, for the OpenAPI document: no control
+# character, and one that shows at either end. (Blank text has no pattern: a test generator
+# filters too many of the values such a pattern would describe.)
+_ANY = "[^\\u0000-\\u0008\\u000a-\\u001f\\u007f-\\u009f]"
+_SHOWN = f"[^\\u0000-\\u001f\\u007f-\\u009f{_INVISIBLE}]"
+VisibleText = Annotated[CleanText, AfterValidator(visible_text)]
+CustomerNumberText = Annotated[
+    CleanText,
+    AfterValidator(customer_number),
+    Documented({"pattern": f"^{_SHOWN}({_ANY}*{_SHOWN})?$"}),
+]
+
+
 def length(max_length: int, min_length: int = 0) -> StringConstraints:
     return StringConstraints(min_length=min_length, max_length=max_length)
 

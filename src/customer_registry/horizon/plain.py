@@ -1,15 +1,15 @@
 """Horizon GET, HEAD and PUT of a customer as a plain route (see ``plain_routes``)."""
 
-from typing import Annotated
-
 from fastapi.routing import APIRoute
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from customer_registry import auth
 from customer_registry.authenticated_first import bearer_first
+from customer_registry.canonical_paths import client_id as canonical_client_id
+from customer_registry.canonical_paths import utf8_path
 from customer_registry.customers import service
 from customer_registry.db import Database, Store
 from customer_registry.horizon import schemas
@@ -22,29 +22,32 @@ from customer_registry.horizon.router import (
     write,
 )
 from customer_registry.plain_routes import claimed, plain_route, valid_body
-
-_VALID_CLIENT = TypeAdapter(Annotated[int, Field(ge=1, le=auth.MAX_CLIENT_ID)])
+from customer_registry.public_origin import trusted_host
 
 
 def _valid_path(request: Request) -> tuple[int, str] | None:
-    """The client id and customer number; None if either fails validation."""
+    """The client id and customer number; None if either fails validation or the answer
+    could not name its host."""
     params = request.path_params
+    client_id = canonical_client_id(params["clientId"])
+    if client_id is None or not utf8_path(request.scope) or not trusted_host(request):
+        return None
     try:
-        client_id = _VALID_CLIENT.validate_strings(params["clientId"])
-        number = VALID_NUMBER.validate_python(params["customerNumber"])
+        return client_id, VALID_NUMBER.validate_python(params["customerNumber"])
     except ValidationError:
         return None
-    return client_id, number
 
 
 def _valid_search(request: Request) -> tuple[int, schemas.SearchParams] | None:
-    """The client id and the query's paging; None if either fails validation or a query
-    parameter is repeated."""
+    """The client id and the query's paging; None if either fails validation, a query
+    parameter is repeated or the answer could not name its host."""
     query = request.query_params
     if len(query) != len(query.multi_items()):
         return None
+    client_id = canonical_client_id(request.path_params["clientId"])
+    if client_id is None or not trusted_host(request):
+        return None
     try:
-        client_id = _VALID_CLIENT.validate_strings(request.path_params["clientId"])
         return client_id, schemas.SearchParams.model_validate(dict(query))
     except ValidationError:
         return None

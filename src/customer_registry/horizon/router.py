@@ -1,15 +1,14 @@
 """Horizon customer routes: HTTP in, one service call, HTTP out."""
 
-from functools import lru_cache
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import TypeAdapter
-from starlette.datastructures import URL
 
 from customer_registry.auth import BearerClaim, BearerPrincipal, Principal, horizon_client
 from customer_registry.authenticated_first import HorizonRoute
+from customer_registry.canonical_paths import CanonicalPath
 from customer_registry.conditional import (
     NOT_MODIFIED_RESPONSE,
     etag,
@@ -19,7 +18,7 @@ from customer_registry.conditional import (
 )
 from customer_registry.customers import service
 from customer_registry.customers.model import Customer, SearchQuery
-from customer_registry.customers.rules import CleanText
+from customer_registry.customers.rules import CustomerNumberText
 from customer_registry.db import Store
 from customer_registry.db.request import CustomerStore, reads_only
 from customer_registry.errors import JsonBody, problem_responses, valid_or_none
@@ -27,16 +26,19 @@ from customer_registry.horizon import responses, schemas
 from customer_registry.horizon.directory import person_directory
 from customer_registry.idempotency import HorizonIdempotency, guard
 from customer_registry.plain_routes import FastJSONResponse
+from customer_registry.public_origin import origin
 
 router = APIRouter(
     route_class=HorizonRoute,
     prefix="/customer/v1/clients/{clientId}",
     tags=["Horizon customers"],
+    # Every answer of this router but a 404 shows links: a bad Host is refused before work.
+    dependencies=[CanonicalPath, Depends(origin)],
 )
 DIALECT = "horizon"
 
 CustomerNumber = Annotated[
-    CleanText,
+    CustomerNumberText,
     Path(alias="customerNumber", min_length=1, max_length=100, examples=["customer-person-1"]),
 ]
 
@@ -81,29 +83,8 @@ IfNoneMatch = Annotated[
 ]
 
 
-def _base_url(request: Request) -> str:
-    public_url: str | None = request.app.state.settings.public_url
-    if public_url:
-        return public_url.rstrip("/")
-    scope = request.scope
-    root_path = scope.get("app_root_path", scope.get("root_path", ""))
-    host = request.headers.get("host")
-    return _origin(scope["scheme"], host, scope.get("server"), root_path)
-
-
-@lru_cache(maxsize=64)
-def _origin(scheme: str, host: str | None, server: Any, root_path: str) -> str:
-    """``request.base_url`` without its trailing slash, as Starlette builds it (a URL built
-    and parsed, 27 µs, for every representation: hence remembered)."""
-    headers = [(b"host", host.encode("latin-1"))] if host is not None else []
-    scope = {"type": "http", "scheme": scheme, "server": server, "headers": headers}
-    path = root_path if root_path.endswith("/") else root_path + "/"
-    url = URL(scope={**scope, "path": path, "root_path": root_path, "query_string": b""})
-    return str(url).rstrip("/")
-
-
 def representation(request: Request, customer: Customer, status: int = 200) -> JSONResponse:
-    body = schemas.from_customer(customer, _base_url(request))
+    body = schemas.from_customer(customer, origin(request))
     headers = {"ETag": etag(customer.version)}
     return FastJSONResponse(body, status_code=status, headers=headers)
 
@@ -144,7 +125,7 @@ async def search_page(
         body.searchColumn, body.searchValue, params.page, params.perPage, params.sort, params.order
     )
     result = await service.search(store, client_id, query, schemas.SHOWN_SEALED)
-    base_url = _base_url(request)
+    base_url = origin(request)
     items = [schemas.from_customer(customer, base_url) for customer in result.items]
     return FastJSONResponse({"items": items, "total": result.total})
 

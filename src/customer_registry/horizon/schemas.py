@@ -21,14 +21,22 @@ from customer_registry.customers.model import (
     LookupKey,
     SearchColumn,
 )
-from customer_registry.customers.rules import CleanText, CountryCode, Email, length
+from customer_registry.customers.rules import (
+    CleanText,
+    CountryCode,
+    CustomerNumberText,
+    Email,
+    VisibleText,
+    length,
+)
 from customer_registry.errors import CustomerInformationMissing, InvalidParameter, RequestInvalid
 
-Required100 = Annotated[CleanText, length(100, 1)]
+Required100 = Annotated[VisibleText, length(100, 1)]
 Text20 = Annotated[CleanText, length(20)]
-Text50 = Annotated[CleanText, length(50)]
-Text100 = Annotated[CleanText, length(100)]
-CustomerNumber = Annotated[CleanText, length(100, 1)]
+Visible20 = Annotated[VisibleText, length(20)]
+Name50 = Annotated[VisibleText, length(50)]
+Line100 = Annotated[VisibleText, length(100)]
+CustomerNumber = Annotated[CustomerNumberText, length(100, 1)]
 RiskScore = Annotated[
     CleanText,
     BeforeValidator(rules.risk_score),
@@ -55,20 +63,20 @@ def _customer_type(value: Any) -> Any:
 
 class PersonIn(BaseModel):
     ssn: Text20 | None = None
-    firstName: Text50 | None = None
-    lastName: Text50 | None = None
+    firstName: Name50 | None = None
+    lastName: Name50 | None = None
 
 
 class CompanyIn(BaseModel):
-    name: Annotated[CleanText, length(140)] | None = None
+    name: Annotated[VisibleText, length(140)] | None = None
     organizationNumber: Text20 | None = None
 
 
 class AddressIn(BaseModel):
     addressLine: Required100
-    addressLine2: Text100 | None = None
-    addressLine3: Text100 | None = None
-    postalCode: Annotated[CleanText, length(10, 1)]
+    addressLine2: Line100 | None = None
+    addressLine3: Line100 | None = None
+    postalCode: Annotated[VisibleText, length(10, 1)]
     postalPlace: Required100
     countryCode: CountryCode
 
@@ -86,7 +94,7 @@ class CustomerIn(BaseModel):
     type: Annotated[CustomerType, BeforeValidator(_customer_type), WithJsonSchema(_TYPE_SCHEMA)]
     person: PersonIn | None = None
     company: CompanyIn | None = None
-    phoneNumber: Text20 | None = None
+    phoneNumber: Visible20 | None = None
     email: Annotated[Email, length(255)] | None = None
     address: AddressIn
     existingCustomer: StrictBool | None = None

@@ -6,15 +6,20 @@ from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 
 from customer_registry.auth import BearerPrincipal
+from customer_registry.canonical_paths import CanonicalPath
 from customer_registry.customers import service
-from customer_registry.customers.rules import CleanText
+from customer_registry.customers.rules import CustomerNumberText
 from customer_registry.db.request import CustomerStore
 from customer_registry.errors import problem_responses
 from customer_registry.registry import schemas
 
-router = APIRouter(prefix="/registry/v1/clients/{clientId}", tags=["Registry"])
+router = APIRouter(
+    prefix="/registry/v1/clients/{clientId}", tags=["Registry"], dependencies=[CanonicalPath]
+)
 
-CustomerNumber = Annotated[CleanText, Path(alias="customerNumber", min_length=1, max_length=100)]
+CustomerNumber = Annotated[
+    CustomerNumberText, Path(alias="customerNumber", min_length=1, max_length=100)
+]
 
 
 @router.get(

@@ -7,6 +7,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from customer_registry.authenticated_first import key_first
+from customer_registry.canonical_paths import utf8_path
 from customer_registry.customers import service
 from customer_registry.db import Database, Store
 from customer_registry.plain_routes import claimed, plain_route, valid_body
@@ -31,7 +32,7 @@ async def _get(request: Request) -> Response | None:
         number = VALID_NUMBER.validate_python(given)
     except ValidationError:
         return None
-    if not key:
+    if not key or not utf8_path(request.scope):
         return None
     database: Database = request.app.state.database
     async with database.reading() as conn:

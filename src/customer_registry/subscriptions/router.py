@@ -8,11 +8,12 @@ from pydantic import TypeAdapter
 
 from customer_registry.auth import Principal, SubscriptionKey, SubscriptionPrincipal
 from customer_registry.authenticated_first import SubscriptionsRoute
+from customer_registry.canonical_paths import CanonicalPath
 from customer_registry.conditional import etag, not_modified, unchanged, write_condition
 from customer_registry.coverage import KeyHolder
 from customer_registry.customers import service
 from customer_registry.customers.model import Customer
-from customer_registry.customers.rules import CleanText
+from customer_registry.customers.rules import CustomerNumberText
 from customer_registry.db import Store
 from customer_registry.db.request import CustomerStore
 from customer_registry.errors import JsonBody, valid_or_none
@@ -25,12 +26,13 @@ router = APIRouter(
     route_class=SubscriptionsRoute,
     prefix=CUSTOMERS_PATH,
     tags=["Subscriptions customers"],
+    dependencies=[CanonicalPath],
 )
 DIALECT = "subscriptions"
 CUSTOMER_PATH = f"{CUSTOMERS_PATH}/{{customerNumber}}"
 
 CustomerNumber = Annotated[
-    CleanText,
+    CustomerNumberText,
     Path(alias="customerNumber", min_length=1, max_length=100, examples=["c1631704458"]),
 ]
 VALID_NUMBER = TypeAdapter(CustomerNumber)

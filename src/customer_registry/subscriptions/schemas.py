@@ -13,14 +13,23 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, WithJsonSchema
 
 from customer_registry.customers import rules
 from customer_registry.customers.model import Customer, CustomerType, CustomerWrite
-from customer_registry.customers.rules import CleanText, CountryCode, Email, LanguageCode, length
+from customer_registry.customers.rules import (
+    CleanText,
+    CountryCode,
+    CustomerNumberText,
+    Email,
+    LanguageCode,
+    VisibleText,
+    length,
+)
 from customer_registry.errors import CustomerInformationMissing, InvalidParameter, RequestInvalid
 
 Category = Literal["PERSON", "COMPANY"]
 Salutation = Literal["MR", "MRS", "MS", "MISS"]
 Text10 = Annotated[CleanText, length(10)]
 Text20 = Annotated[CleanText, length(20)]
-Text40 = Annotated[CleanText, length(40)]
+Visible20 = Annotated[VisibleText, length(20)]
+Visible40 = Annotated[VisibleText, length(40)]
 Text100 = Annotated[CleanText, length(100)]
 BirthDate = Annotated[
     date,
@@ -40,11 +49,11 @@ _CATEGORIES: dict[CustomerType, Category] = {v: k for k, v in _TYPES.items()}
 
 
 class AddressIn(BaseModel):
-    careOf: Text40 | None = None
+    careOf: Visible40 | None = None
     countryCode: CountryCode
-    postalCode: Annotated[CleanText, length(10, 1)]
-    postalPlace: Annotated[CleanText, length(40, 1)]
-    street: Annotated[CleanText, length(60, 1)]
+    postalCode: Annotated[VisibleText, length(10, 1)]
+    postalPlace: Annotated[VisibleText, length(40, 1)]
+    street: Annotated[VisibleText, length(60, 1)]
     streetNumber: Text10 | None = None
     streetNumberAdditional: Text10 | None = None
 
@@ -52,16 +61,16 @@ class AddressIn(BaseModel):
 class CustomerIn(BaseModel):
     address: AddressIn
     birthDate: BirthDate | None = None
-    companyName: Annotated[CleanText, length(140)] | None = None
+    companyName: Annotated[VisibleText, length(140)] | None = None
     customerCategory: Annotated[Category, BeforeValidator(rules.upper_case)]
-    customerNumber: Annotated[CleanText, length(100, 1)]
+    customerNumber: Annotated[CustomerNumberText, length(100, 1)]
     email: Annotated[Email, length(241)] | None = None
-    firstName: Text40 | None = None
+    firstName: Visible40 | None = None
     identificationNumber: Text20 | None = None
     language: LanguageCode | None = None
-    lastName: Text40 | None = None
-    mobilePhone: Text20 | None = None
-    phone: Text20 | None = None
+    lastName: Visible40 | None = None
+    mobilePhone: Visible20 | None = None
+    phone: Visible20 | None = None
     salutation: Annotated[Salutation, BeforeValidator(rules.upper_case)] | None = None
     taxIdentificationNumber: Text20 | None = None
 
