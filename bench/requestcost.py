@@ -36,7 +36,7 @@ Call = Callable[[], Awaitable[int]]
 
 def _asgi_call(app: Any, method: str, path: str, headers: dict[str, str], body: bytes) -> Call:
     raw_headers = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
-    raw_headers += [(b"host", b"bench.test"), (b"content-length", str(len(body)).encode())]
+    raw_headers += [(b"host", b"localhost"), (b"content-length", str(len(body)).encode())]
     path, _, query = path.partition("?")
 
     async def call() -> int:
@@ -52,7 +52,7 @@ def _asgi_call(app: Any, method: str, path: str, headers: dict[str, str], body: 
             "root_path": "",
             "headers": raw_headers,
             "client": ("127.0.0.1", 5000),
-            "server": ("bench.test", 80),
+            "server": ("localhost", 80),
         }
         sent = False
         status = 0
@@ -120,7 +120,7 @@ async def _token(app: Any, issued: credentials.IssuedCredential) -> str:
         "client_secret": issued.oauth_client_secret,
     }
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://bench.test") as http:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
         response = await http.post("/oauth/token", data=form)
         return str(response.json()["access_token"])
 
