@@ -2,6 +2,7 @@
 
 import asyncio
 import gc
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -161,7 +162,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         purging = asyncio.create_task(
             housekeeping.purge_periodically(database, housekeeping.PURGE_INTERVAL_SECONDS)
         )
+        logger.info("ready", pid=os.getpid())
         yield
+        logger.info("shutdown", pid=os.getpid())
         purging.cancel()
         await asyncio.gather(purging, return_exceptions=True)
         await database.close()

@@ -85,9 +85,14 @@ def _json_line(event_dict: EventDict, **_options: Any) -> str:
     return orjson.dumps(event_dict, default=str).decode()
 
 
+def for_people(log_format: str) -> bool:
+    """Whether ``log_format`` means console lines (else JSON lines, for machines)."""
+    return log_format == "console" or (log_format == "auto" and sys.stderr.isatty())
+
+
 def _renderer(log_format: str) -> Processor:
     tty = sys.stderr.isatty()
-    if log_format == "console" or (log_format == "auto" and tty):
+    if for_people(log_format):
         # plain_traceback is never reached (safe_exception removes exc_info first); naming it
         # keeps ConsoleRenderer from warning that it cannot pretty-print our traceback string.
         return structlog.dev.ConsoleRenderer(

@@ -12,9 +12,11 @@ import socket
 import sys
 from typing import Any
 
+import structlog
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
+from uvicorn.supervisors.multiprocess import Process
 
 BALANCES_CONNECTIONS = sys.platform == "linux"
 
@@ -27,7 +29,27 @@ def run(app: str, *, workers: int, **options: Any) -> None:
     config = uvicorn.Config(app, workers=workers, **options)
     with _Reservation(_family(config.host)) as reservation:
         reservation.bind_port(config.host, config.port)
-        Multiprocess(config, sockets=[reservation]).run()
+        _Supervisor(config, sockets=[reservation]).run()
+
+
+class _Supervisor(Multiprocess):
+    """uvicorn's supervisor, logging each worker it replaces at warning (uvicorn says so at
+    info, below the level it runs at): a worker that keeps dying is worth an alert."""
+
+    def keep_subprocess_alive(self) -> None:
+        self._log_replaced(self.processes, super().keep_subprocess_alive)
+
+    def restart_all(self) -> None:
+        self._log_replaced(self.processes, super().restart_all)
+
+    def _log_replaced(self, processes: list[Process], replace: Any) -> None:
+        before = list(processes)
+        replace()
+        for old, new in zip(before, self.processes, strict=True):
+            if new is not old:
+                structlog.get_logger("customer_registry.serve").warning(
+                    "worker replaced", pid=old.pid, exit_code=old.exitcode, new_pid=new.pid
+                )
 
 
 class _Reservation(socket.socket):

@@ -7,10 +7,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
-from alembic import command
 
-from customer_registry import logs, migrations
-from customer_registry.cli import listeners
 from customer_registry.cli.app import (
     app,
     console,
@@ -18,6 +15,7 @@ from customer_registry.cli.app import (
     prepare_keys,
     safe_url,
     settings,
+    where,
 )
 
 LogFormat = Literal["json", "console"]
@@ -44,6 +42,22 @@ def _metrics_directory(workers: int) -> Path | None:
     return Path(created)
 
 
+def reachable_url(host: str, port: int) -> str:
+    """The URL a client on this machine reaches ``host:port`` at: the wildcard addresses
+    listen on every interface, loopback among them."""
+    shown = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    return f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
+
+
+def _banner(base: str, database: str) -> None:
+    console.print(f"Customer Registry on [bold]{base}[/] ({database})", highlight=False)
+    console.print(f"  API docs:   {base}/docs", highlight=False)
+    console.print(
+        f"  Credential: customer-registry credentials create --client-id 1234 --server-url {base}",
+        highlight=False,
+    )
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
@@ -57,16 +71,23 @@ def serve(
     ] = None,
 ) -> None:
     """Start the API server (migrating the database first unless told not to)."""
+    import structlog
+
+    from customer_registry import logs
+    from customer_registry.cli import listeners, waiting
+
     if log_format is not None:
         # Through the environment: each worker process builds its own Settings.
         os.environ["CUSTOMER_REGISTRY_LOG_FORMAT"] = log_format
-    current = settings()
+    current = settings(announce=False)
     logs.configure(current)
+    base = current.public_url or reachable_url(host, port)
+    if logs.for_people(current.log_format):
+        _banner(base, where(current))  # a JSON log stream stays JSON: the line below says it
+    logger = structlog.get_logger("customer_registry.serve")
+    logger.info("starting", url=base, database=safe_url(current), workers=workers)
+    waiting.wait_for_database(current, logger)
     prepare_database(current)
-    base = current.public_url or f"http://{host}:{port}"
-    console.print(f"Customer Registry on [bold]{base}[/] (database: {safe_url(current)})")
-    console.print(f"  API docs:   {base}/docs")
-    console.print("  Credential: customer-registry credentials create --client-id 1234")
     created = _metrics_directory(workers)
     try:
         listeners.run(
@@ -100,23 +121,39 @@ app.add_typer(migrate_app, name="migrate")
 def migrate(
     context: typer.Context,
     sql: Annotated[
-        bool, typer.Option("--sql", help="Print the SQL instead of running it.")
+        bool,
+        typer.Option(
+            "--sql", help="Print the DDL of the pending migrations instead of running them."
+        ),
+    ] = False,
+    from_scratch: Annotated[
+        bool,
+        typer.Option(
+            "--from-scratch", help="With --sql: the DDL of every migration, for an empty database."
+        ),
     ] = False,
 ) -> None:
     """Apply database migrations up to the newest version."""
     if context.invoked_subcommand is not None:
         return
+    from customer_registry import migrations
+
     current = settings()
-    config = migrations.alembic_config(current.database_url, current.key_file)
-    command.upgrade(config, "head", sql=sql)
-    if not sql:
-        prepare_keys(current)
-        console.print(f"Database {safe_url(current)} is up to date.")
+    if sql:
+        migrations.print_sql(current.database_url, from_scratch=from_scratch)
+        return
+    migrations.upgrade(current.database_url, key_file=current.key_file)
+    prepare_keys(current)
+    console.print(f"Database {safe_url(current)} is up to date.", highlight=False)
 
 
 @migrate_app.command("current")
 def migrate_current() -> None:
     """Print the database's migration version."""
+    from alembic import command
+
+    from customer_registry import migrations
+
     current = settings()
     command.current(migrations.alembic_config(current.database_url, current.key_file))
 
@@ -126,6 +163,8 @@ def migrate_downgrade(
     to: Annotated[str, typer.Option("--to", help="Target revision, e.g. 0002 or base.")],
 ) -> None:
     """Undo migrations down to a revision (personal data is decrypted where needed)."""
+    from customer_registry import migrations
+
     current = settings()
     migrations.downgrade(current.database_url, to, key_file=current.key_file)
-    console.print(f"Database {safe_url(current)} is at {to}.")
+    console.print(f"Database {safe_url(current)} is at {to}.", highlight=False)
