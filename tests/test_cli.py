@@ -20,6 +20,7 @@ from tests.conftest import new_client_id
 from tests.horizon.conftest import customer_url, person
 
 runner = CliRunner()
+CONSOLE = ("--log-format", "console")
 
 
 async def test_created_credential_gets_a_token(
@@ -78,8 +79,7 @@ def test_serve_on_a_fresh_directory_creates_the_database_and_answers(tmp_path: P
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CUSTOMER_REGISTRY_")}
     server = subprocess.Popen(
-        [sys.executable, "-m", "customer_registry", "serve", "--port", str(port)]
-        + ["--log-format", "console"],
+        [sys.executable, "-m", "customer_registry", "serve", "--port", str(port), *CONSOLE],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,

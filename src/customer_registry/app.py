@@ -127,8 +127,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> Response:
-        # No path (customer numbers) and no message (values): logs.safe_exception renders it.
-        logger.error("unhandled exception", exc_info=exc)
+        # RequestObservability logs it.
         response = render(request, AppError("the request could not be processed; retry later"))
         echo_request_id(request, response)
         return response

@@ -101,6 +101,14 @@ def _renderer(log_format: str) -> Processor:
     return structlog.processors.JSONRenderer(serializer=_json_line)
 
 
+def _not_repeated(record: logging.LogRecord) -> bool:
+    """Drop uvicorn's line for an exception the request's middleware has logged already
+    (with the request id, which uvicorn's lacks), and Alembic's plugin set-up chatter."""
+    if record.name == "uvicorn.error" and str(record.msg).startswith("Exception in ASGI app"):
+        return False
+    return record.name != "alembic.runtime.plugins" or record.levelno >= logging.WARNING
+
+
 def _route_standard_logging(shared: list[Processor], renderer: Processor, level: int) -> None:
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
@@ -112,6 +120,7 @@ def _route_standard_logging(shared: list[Processor], renderer: Processor, level:
     )
     handler = _StderrHandler()
     handler.setFormatter(formatter)
+    handler.addFilter(_not_repeated)
     root = logging.getLogger()
     root.handlers = [h for h in root.handlers if not isinstance(h, _StderrHandler)]
     root.addHandler(handler)

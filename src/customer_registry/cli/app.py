@@ -43,7 +43,10 @@ def settings(*, announce: bool = True) -> Settings:
     try:
         current = Settings()
     except ValidationError as exc:
-        raise fail(describe(exc), code=2) from exc
+        *others, last = describe(exc)
+        for line in others:
+            fail(line)  # each on a line of its own; the last one exits
+        raise fail(last, code=2) from exc
     if not current.key_file.parent.is_dir():
         raise fail(
             f"CUSTOMER_REGISTRY_KEY_FILE={current.key_file}: "

@@ -12,8 +12,8 @@ _PREFIX = "CUSTOMER_REGISTRY_"
 _SECRET_WORDS = ("password", "secret", "_token")
 
 
-def describe(exc: ValidationError) -> str:
-    return "\n".join(_line(error) for error in exc.errors())
+def describe(exc: ValidationError) -> list[str]:
+    return [_line(error) for error in exc.errors()]
 
 
 def _line(error: Any) -> str:
@@ -26,10 +26,11 @@ def _line(error: Any) -> str:
 
 
 _BOUNDS = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
+_KINDS: dict[object, str] = {int: "an integer", float: "a number", bool: "true or false"}
 
 
 def _allowed(field: FieldInfo) -> str | None:
-    """The Literal's choices or the number's bounds, e.g. ``>= 60 and <= 2678400``."""
+    """The Literal's choices, or the kind of number and its bounds."""
     choices = get_args(field.annotation)
     if choices and all(isinstance(choice, str) for choice in choices):
         return ", ".join(choices)
@@ -39,4 +40,7 @@ def _allowed(field: FieldInfo) -> str | None:
         for attribute, sign in _BOUNDS.items()
         if hasattr(constraint, attribute)
     ]
-    return " and ".join(bounds) or None
+    kind = _KINDS.get(field.annotation)
+    if kind is None:
+        return None
+    return f"{kind} {' and '.join(bounds)}".rstrip()
