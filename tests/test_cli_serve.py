@@ -1,10 +1,13 @@
 """``serve`` as operators run it: its log stream, its workers, a database that is not there."""
 
+import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -128,3 +131,78 @@ def test_serve_waits_for_an_unreachable_database_then_gives_up(tmp_path: Path) -
     assert [a["attempt"] for a in attempts] == list(range(1, len(attempts) + 1))
     assert attempts[-1]["level"] == "error"
     assert "cannot use the database" in last
+
+
+class _LateDatabase:
+    """A TCP port that refuses connections until ``open()``, then forwards them to the
+    database: a database server that is still starting."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = int(probe.getsockname()[1])
+        self.listener = socket.socket()
+        self.connections: list[socket.socket] = []
+
+    def open(self) -> None:
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", self.port))
+        self.listener.listen()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(self.target)
+            self.connections += [client, server]
+            for source, sink in ((client, server), (server, client)):
+                threading.Thread(target=_pump, args=(source, sink), daemon=True).start()
+
+    def close(self) -> None:
+        for sock in [self.listener, *self.connections]:
+            sock.close()
+
+
+def _pump(source: socket.socket, sink: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        while data := source.recv(65536):
+            sink.sendall(data)
+    with contextlib.suppress(OSError):
+        sink.shutdown(socket.SHUT_WR)
+
+
+def test_serve_starts_once_a_late_database_accepts_connections(
+    database_url: str, key_file: Path, tmp_path: Path
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("a SQLite file is never unreachable")
+    real = make_url(database_url)
+    late = _LateDatabase((real.host or "127.0.0.1", real.port or 5432))
+    url = real.set(port=late.port).render_as_string(hide_password=False)
+    with (tmp_path / "server.log").open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "customer_registry", "serve", "--log-format", "json"],
+            env={**os.environ, "CUSTOMER_REGISTRY_DATABASE_URL": url,
+                 "CUSTOMER_REGISTRY_KEY_FILE": str(key_file),
+                 "CUSTOMER_REGISTRY_DB_WAIT_SECONDS": "120"},
+            cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=log,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not _events(tmp_path, "database unreachable") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        late.open()
+        while not _events(tmp_path, "ready") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert process.poll() is None
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        late.close()
+
+    assert _events(tmp_path, "database unreachable")[0]["level"] == "warning"
+    assert _events(tmp_path, "ready")

@@ -82,10 +82,11 @@ def serve(
     current = settings(announce=False)
     logs.configure(current)
     base = current.public_url or reachable_url(host, port)
-    if logs.for_people(current.log_format):
-        _banner(base, where(current))  # a JSON log stream stays JSON: the line below says it
     logger = structlog.get_logger("customer_registry.serve")
-    logger.info("starting", url=base, database=safe_url(current), workers=workers)
+    if logs.for_people(current.log_format):
+        _banner(base, where(current))
+    else:  # a JSON log stream stays JSON
+        logger.info("starting", url=base, database=safe_url(current), workers=workers)
     waiting.wait_for_database(current, logger)
     prepare_database(current)
     created = _metrics_directory(workers)
