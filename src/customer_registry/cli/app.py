@@ -33,20 +33,9 @@ ClientId = Annotated[int, typer.Option("--client-id", min=1, max=MAX_CLIENT_ID)]
 
 
 def settings(*, announce: bool = True) -> Settings:
-    """The settings, or exit 2 with one line per invalid one; ``announce`` says on stderr
-    which database and key file the command uses."""
-    from pydantic import ValidationError
-
-    from customer_registry.cli.invalid_settings import describe
-    from customer_registry.config import Settings
-
-    try:
-        current = Settings()
-    except ValidationError as exc:
-        *others, last = describe(exc)
-        for line in others:
-            fail(line)  # each on a line of its own; the last one exits
-        raise fail(last, code=2) from exc
+    """The settings, or exit 2 naming each invalid one; ``announce`` says on stderr which
+    database and key file the command uses."""
+    current = _valid_settings()
     if not current.key_file.parent.is_dir():
         raise fail(
             f"CUSTOMER_REGISTRY_KEY_FILE={current.key_file}: "
@@ -54,8 +43,23 @@ def settings(*, announce: bool = True) -> Settings:
             code=2,
         )
     if announce:
-        console.print(f"{where(current)}", markup=False, highlight=False)
+        console.print(where(current), markup=False, highlight=False)
     return current
+
+
+def _valid_settings() -> Settings:
+    from pydantic import ValidationError
+
+    from customer_registry.cli.invalid_settings import describe
+    from customer_registry.config import Settings
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        *others, last = describe(exc)
+        for line in others:
+            console.print(f"[red]error:[/] {line}", highlight=False)
+        raise fail(last, code=2) from exc
 
 
 def where(current: Settings) -> str:

@@ -11,7 +11,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Annotated
@@ -33,10 +33,10 @@ from customer_registry.cli.app import (
 
 if TYPE_CHECKING:
     from customer_registry.bulk.formats import Writer
+    from customer_registry.cli.import_jobs import Advance
     from customer_registry.config import Settings
     from customer_registry.db import Database
 
-Advance = Callable[[int], None]
 DialectOption = Annotated[
     Dialect, typer.Option(help="Row shape: registry (lossless), horizon or subscriptions.")
 ]

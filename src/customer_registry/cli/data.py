@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -63,18 +63,23 @@ async def _history(store: Store, client_id: int, customer_number: str) -> list[d
 
     entries = await service.history(store, client_id, customer_number)
     names = await credentials.oauth_client_ids(store.conn)
+    shown = from_history(entries)["items"]
     return [
-        {
-            key: value
-            for key, value in {
-                **item,
-                "changedAt": utc(entry.changed_at),
-                "oauthClientId": names.get(item["credentialId"], item["credentialId"]),
-            }.items()
-            if key != "credentialId"
-        }
-        for item, entry in zip(from_history(entries)["items"], entries, strict=True)
+        _entry(item, entry.changed_at, names) for item, entry in zip(shown, entries, strict=True)
     ]
+
+
+def _entry(item: dict[str, Any], changed_at: datetime, names: dict[str, str]) -> dict[str, Any]:
+    """The API's entry, the time in UTC and the credential by the name operators know."""
+    credential = item["credentialId"]
+    return {
+        "version": item["version"],
+        "changedAt": utc(changed_at),
+        "dialect": item["dialect"],
+        "oauthClientId": names.get(credential, credential),
+        "requestId": item["requestId"],
+        "changes": item["changes"],
+    }
 
 
 def _shown(value: object) -> str:

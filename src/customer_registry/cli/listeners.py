@@ -10,13 +10,13 @@ of its own and the kernel hashes new connections over them. Only Linux balances 
 import logging
 import socket
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import structlog
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
-from uvicorn.supervisors.multiprocess import Process
 
 BALANCES_CONNECTIONS = sys.platform == "linux"
 
@@ -37,13 +37,13 @@ class _Supervisor(Multiprocess):
     info, below the level it runs at): a worker that keeps dying is worth an alert."""
 
     def keep_subprocess_alive(self) -> None:
-        self._log_replaced(self.processes, super().keep_subprocess_alive)
+        self._log_replaced(super().keep_subprocess_alive)
 
     def restart_all(self) -> None:
-        self._log_replaced(self.processes, super().restart_all)
+        self._log_replaced(super().restart_all)
 
-    def _log_replaced(self, processes: list[Process], replace: Any) -> None:
-        before = list(processes)
+    def _log_replaced(self, replace: Callable[[], None]) -> None:
+        before = list(self.processes)
         replace()
         for old, new in zip(before, self.processes, strict=True):
             if new is not old:
