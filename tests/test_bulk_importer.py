@@ -8,8 +8,9 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from customer_registry.bulk import Dialect
 from customer_registry.bulk.importer import Doubling
-from customer_registry.bulk.rows import SHAPES, Dialect
+from customer_registry.bulk.rows import SHAPES
 from customer_registry.cli import import_jobs
 
 

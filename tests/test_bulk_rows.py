@@ -6,8 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from customer_registry.bulk import Dialect
 from customer_registry.bulk.formats import Record
-from customer_registry.bulk.rows import Dialect, Row, from_record, parse_json, validate
+from customer_registry.bulk.rows import Row, from_record, parse_json, validate
 
 _HORIZON = {
     "customerNumber": "c1",

@@ -14,11 +14,13 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from customer_registry import migrations
 from customer_registry.cli import app
 from tests.conftest import new_client_id
 from tests.horizon.conftest import customer_url, person
 
 runner = CliRunner()
+CONSOLE = ("--log-format", "console")
 
 
 async def test_created_credential_gets_a_token(
@@ -77,7 +79,7 @@ def test_serve_on_a_fresh_directory_creates_the_database_and_answers(tmp_path: P
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CUSTOMER_REGISTRY_")}
     server = subprocess.Popen(
-        [sys.executable, "-m", "customer_registry", "serve", "--port", str(port)],
+        [sys.executable, "-m", "customer_registry", "serve", "--port", str(port), *CONSOLE],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,
@@ -99,7 +101,7 @@ def test_serve_on_a_fresh_directory_creates_the_database_and_answers(tmp_path: P
         server.terminate()
         output = server.communicate(timeout=10)[0].decode()
     assert f"http://127.0.0.1:{port}/docs" in output
-    assert "credentials create" in output
+    assert f"credentials create --client-id 1234 --server-url http://127.0.0.1:{port}" in output
 
 
 def test_unsupported_database_url_is_one_clear_line(tmp_path: Path) -> None:
@@ -174,7 +176,7 @@ def test_clients_list_counts_customers(env: dict[str, str]) -> None:
     result = runner.invoke(app, ["clients", "list"], env={**env, "COLUMNS": "250"})
 
     assert result.exit_code == 0
-    assert re.search(rf"{client_id}\s+.\s+0", result.output)
+    assert re.search(rf"^{client_id}\s+0$", result.stdout, re.MULTILINE)
 
 
 async def test_history_prints_changes_with_personal_data_masked(
@@ -199,17 +201,43 @@ def test_history_of_an_unknown_customer_exits_1(env: dict[str, str]) -> None:
     assert result.exit_code == 1
 
 
-def test_migrate_prints_sql_and_current_version(env: dict[str, str], database_url: str) -> None:
+def test_migrate_sql_of_an_up_to_date_database_is_empty(env: dict[str, str]) -> None:
     sql = runner.invoke(app, ["migrate", "--sql"], env=env)
     current = runner.invoke(app, ["migrate", "current"], env=env)
 
-    assert current.exit_code == 0
+    assert (sql.exit_code, current.exit_code) == (0, 0)
+    assert sql.stdout == ""
+
+
+def test_migrate_sql_prints_only_the_pending_migrations(
+    empty_database: str, key_file: Path
+) -> None:
+    migrations.upgrade(empty_database, "0005", key_file=key_file)
+    env = {
+        "CUSTOMER_REGISTRY_DATABASE_URL": empty_database,
+        "CUSTOMER_REGISTRY_KEY_FILE": str(key_file),
+    }
+
+    sql = runner.invoke(app, ["migrate", "--sql"], env=env)
+
+    assert sql.exit_code == 0, sql.output
+    assert "CREATE TABLE token_failures" in sql.stdout
+    assert "CREATE TABLE customers" not in sql.stdout
+    assert "0004" not in sql.stdout
+
+
+def test_migrate_sql_from_scratch_prints_every_migration(
+    env: dict[str, str], database_url: str
+) -> None:
+    sql = runner.invoke(app, ["migrate", "--sql", "--from-scratch"], env=env)
+
     if database_url.startswith("sqlite"):
         # SQLite alters tables by copying them, which needs the live database.
         assert sql.exit_code == 1
         return
     assert sql.exit_code == 0
-    assert "CREATE TABLE customers" in sql.output
+    assert "CREATE TABLE customers" in sql.stdout
+    assert "CREATE TABLE token_failures" in sql.stdout
 
 
 def test_unreachable_database_is_one_clear_line(tmp_path: Path) -> None:

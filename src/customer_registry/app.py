@@ -2,6 +2,7 @@
 
 import asyncio
 import gc
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -131,8 +132,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> Response:
-        # No path (customer numbers) and no message (values): logs.safe_exception renders it.
-        logger.error("unhandled exception", exc_info=exc)
+        # RequestObservability logs it.
         response = render(request, AppError("the request could not be processed; retry later"))
         echo_request_id(request, response)
         return response
@@ -166,7 +166,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         purging = asyncio.create_task(
             housekeeping.purge_periodically(database, housekeeping.PURGE_INTERVAL_SECONDS)
         )
+        logger.info("ready", pid=os.getpid())
         yield
+        logger.info("shutdown", pid=os.getpid())
         purging.cancel()
         await asyncio.gather(purging, return_exceptions=True)
         await database.close()

@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     person_directory: Path | None = None
     migrate_on_start: bool = True
     db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_wait_seconds: float = Field(default=30.0, ge=0, le=3600)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     body_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     token_failures_per_client: int = Field(default=10, ge=1, le=1_000_000)

@@ -148,3 +148,9 @@ async def list_clients(conn: Tx) -> list[tuple[int, int]]:
     stmt = select(both.c.client_id, func.max(both.c.n)).group_by(both.c.client_id)
     rows = await conn.fetch(stmt.order_by(both.c.client_id))
     return [(row[0], row[1]) for row in rows]
+
+
+async def oauth_client_ids(conn: Tx) -> dict[str, str]:
+    """Every credential's ``oauthClientId`` (the name operators know it by), by its id."""
+    rows = await conn.fetch(select(credentials.c.id, credentials.c.oauth_client_id))
+    return {row[0]: row[1] for row in rows}

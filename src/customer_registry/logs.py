@@ -85,15 +85,28 @@ def _json_line(event_dict: EventDict, **_options: Any) -> str:
     return orjson.dumps(event_dict, default=str).decode()
 
 
+def for_people(log_format: str) -> bool:
+    """Whether ``log_format`` means console lines (else JSON lines, for machines)."""
+    return log_format == "console" or (log_format == "auto" and sys.stderr.isatty())
+
+
 def _renderer(log_format: str) -> Processor:
     tty = sys.stderr.isatty()
-    if log_format == "console" or (log_format == "auto" and tty):
+    if for_people(log_format):
         # plain_traceback is never reached (safe_exception removes exc_info first); naming it
         # keeps ConsoleRenderer from warning that it cannot pretty-print our traceback string.
         return structlog.dev.ConsoleRenderer(
             colors=tty, exception_formatter=structlog.dev.plain_traceback
         )
     return structlog.processors.JSONRenderer(serializer=_json_line)
+
+
+def _not_repeated(record: logging.LogRecord) -> bool:
+    """Drop uvicorn's line for an exception the request's middleware has logged already
+    (with the request id, which uvicorn's lacks), and Alembic's plugin set-up chatter."""
+    if record.name == "uvicorn.error" and str(record.msg).startswith("Exception in ASGI app"):
+        return False
+    return record.name != "alembic.runtime.plugins" or record.levelno >= logging.WARNING
 
 
 def _route_standard_logging(shared: list[Processor], renderer: Processor, level: int) -> None:
@@ -107,6 +120,7 @@ def _route_standard_logging(shared: list[Processor], renderer: Processor, level:
     )
     handler = _StderrHandler()
     handler.setFormatter(formatter)
+    handler.addFilter(_not_repeated)
     root = logging.getLogger()
     root.handlers = [h for h in root.handlers if not isinstance(h, _StderrHandler)]
     root.addHandler(handler)

@@ -85,6 +85,11 @@ class RequestObservability:
         start = time.perf_counter()
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            # Here, not in the 500 handler: this sees an error after the response started,
+            # too. No path (customer numbers), no message (values): see logs.safe_exception.
+            self.logger.error("unhandled exception", exc_info=exc)
+            raise
         finally:
             self._record(scope, status, time.perf_counter() - start)
 

@@ -188,6 +188,10 @@ def _create_key_file(path: Path, data: dict[str, object]) -> None:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         return  # another process created it first; use theirs
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot create the key file {path} (CUSTOMER_REGISTRY_KEY_FILE): {exc.strerror}"
+        ) from exc
     with os.fdopen(fd, "w") as file:
         json.dump(data, file)
 

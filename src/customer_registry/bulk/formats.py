@@ -10,11 +10,10 @@ import csv
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import IO, Any, BinaryIO, Literal
+from typing import IO, Any, BinaryIO
 
+from customer_registry.bulk import Format
 from customer_registry.errors import InvalidParameter
-
-Format = Literal["jsonl", "csv"]
 
 
 class HeaderInvalid(ValueError):

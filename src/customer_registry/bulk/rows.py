@@ -7,11 +7,12 @@ the app's own translation, so the names are the JSON paths the API would report.
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
+from customer_registry.bulk import Dialect
 from customer_registry.bulk.formats import Record, nested
 from customer_registry.customers.model import Customer, CustomerWrite
 from customer_registry.errors import InvalidParameter, RequestInvalid
@@ -19,8 +20,6 @@ from customer_registry.horizon import rows as horizon
 from customer_registry.registry import rows as registry
 from customer_registry.subscriptions import rows as subscriptions
 from customer_registry.subscriptions.schemas import CustomerRequest
-
-Dialect = Literal["registry", "horizon", "subscriptions"]
 
 
 @dataclass(frozen=True, slots=True)

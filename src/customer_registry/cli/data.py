@@ -1,71 +1,97 @@
 """``history`` and ``keys``."""
 
-import asyncio
-from collections.abc import Awaitable, Callable
-from datetime import timedelta
-from typing import Annotated, TypeVar
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
-from customer_registry import key_checks, signing
-from customer_registry.auth import MAX_CLIENT_ID
-from customer_registry.cli.app import app, checked_vault, console, in_store, settings
-from customer_registry.config import Settings
-from customer_registry.customers import service
-from customer_registry.customers.errors import CustomerNotFound
-from customer_registry.customers.model import HistoryEntry
-from customer_registry.db import Database, Store, open_database
-from customer_registry.vault import Vault
+from customer_registry.cli.app import (
+    ClientId,
+    app,
+    checked_vault,
+    console,
+    fail,
+    in_store,
+    on_database,
+    settings,
+)
+from customer_registry.cli.output import AsJson, print_json, print_table, utc
+
+if TYPE_CHECKING:
+    from customer_registry.customers import service
+    from customer_registry.db import Database, Store
+    from customer_registry.vault import Vault
 
 keys_app = typer.Typer(no_args_is_help=True, help="Encryption keys for personal data.")
 app.add_typer(keys_app, name="keys")
 _BATCH = 500
-T = TypeVar("T")
 
 
 @app.command()
 def history(
-    client_id: Annotated[int, typer.Option("--client-id", min=1, max=MAX_CLIENT_ID)],
+    client_id: ClientId,
     customer_number: Annotated[str, typer.Option("--customer-number")],
+    as_json: AsJson = False,
 ) -> None:
     """Print every change of a customer: who, when, and each field's old and new value."""
-
-    async def read(store: Store) -> list[HistoryEntry]:
-        return await service.history(store, client_id, customer_number)
+    from customer_registry.customers.errors import CustomerNotFound
 
     try:
-        entries = in_store(settings(), read)
+        entries = in_store(settings(), lambda store: _history(store, client_id, customer_number))
     except CustomerNotFound as exc:
-        raise typer.Exit(_report(exc.message)) from exc
-    table = Table(
-        "version", "changed at", "dialect", "credential", "request", "field", "old", "new"
-    )
-    for entry in entries:
-        for index, change in enumerate(entry.changes):
-            head = (
-                (str(entry.version), f"{entry.changed_at:%Y-%m-%d %H:%M:%S}", entry.audit.dialect,
-                 entry.audit.credential_id or "", entry.audit.request_id or "")
-                if index == 0
-                else ("",) * 5
-            )  # fmt: skip
-            table.add_row(*head, change.field, _shown(change.old), _shown(change.new))
-    console.print(table)
+        raise fail(exc.message) from exc
+    if as_json:
+        print_json({"items": entries})
+        return
+    columns = ("version", "changedAt", "dialect", "oauthClientId", "requestId")
+    rows = [
+        (*((str(entry[c] or "") for c in columns) if index == 0 else ("",) * 5),
+         change["field"], _shown(change["old"]), _shown(change["new"]))
+        for entry in entries
+        for index, change in enumerate(entry["changes"])
+    ]  # fmt: skip
+    print_table((*columns, "field", "old", "new"), rows)
+
+
+async def _history(store: Store, client_id: int, customer_number: str) -> list[dict[str, Any]]:
+    """The entries as the API shows them, naming credentials by their ``oauthClientId``."""
+    from customer_registry import credentials
+    from customer_registry.customers import service
+    from customer_registry.registry.schemas import from_history
+
+    entries = await service.history(store, client_id, customer_number)
+    names = await credentials.oauth_client_ids(store.conn)
+    shown = from_history(entries)["items"]
+    return [
+        _entry(item, entry.changed_at, names) for item, entry in zip(shown, entries, strict=True)
+    ]
+
+
+def _entry(item: dict[str, Any], changed_at: datetime, names: dict[str, str]) -> dict[str, Any]:
+    """The API's entry, the time in UTC and the credential by the name operators know."""
+    credential = item["credentialId"]
+    return {
+        "version": item["version"],
+        "changedAt": utc(changed_at),
+        "dialect": item["dialect"],
+        "oauthClientId": names.get(credential, credential),
+        "requestId": item["requestId"],
+        "changes": item["changes"],
+    }
 
 
 def _shown(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def _report(message: str) -> int:
-    console.print(f"[red]error:[/] {message}")
-    return 1
-
-
 @keys_app.command("add")
 def add_key() -> None:
     """Add a new key to the key file without using it yet, for deployments with several
-    replicas: copy the file to every replica, then run `keys rotate` to start using it."""
+    replicas: copy the file to every replica, then run "keys rotate" to start using it."""
+    from customer_registry import key_checks
+
     current = settings()
 
     async def add(database: Database) -> str:
@@ -74,7 +100,7 @@ def add_key() -> None:
         await key_checks.prepare(database, vault)
         return kid
 
-    kid = _with_database(current, add)
+    kid = on_database(current, add)
     console.print(f"Added key {kid} to {current.key_file}; copy the file to every replica.")
 
 
@@ -84,12 +110,14 @@ def rotate_keys(
         bool, typer.Option("--resume", help="Only re-encrypt: finish an interrupted rotation.")
     ] = False,
 ) -> None:
-    """Make the newest key current (a new one, unless `keys add` made one not in use yet)
+    """Make the newest key current (a new one, unless "keys add" made one not in use yet)
     and re-encrypt all personal data and signing keys with it, in batches.
 
     The service keeps running: every process reads the new key file on its next write, and
     old values stay readable until they are re-encrypted.
     """
+    from customer_registry import key_checks
+
     current = settings()
 
     async def rotate(database: Database) -> tuple[str | None, int, int]:
@@ -99,7 +127,7 @@ def rotate_keys(
         customers_done, history_done = await _reseal_all(database, vault)
         return kid, customers_done, history_done
 
-    kid, customers_done, history_done = _with_database(current, rotate)
+    kid, customers_done, history_done = on_database(current, rotate)
     if kid is not None:
         console.print(f"New current key {kid} in {current.key_file}.")
     console.print(f"Re-encrypted {customers_done} customers and {history_done} history entries.")
@@ -107,6 +135,9 @@ def rotate_keys(
 
 async def _reseal_all(database: Database, vault: Vault) -> tuple[int, int]:
     """Re-encrypt in batches of their own transactions: no long lock on a live database."""
+    from customer_registry import signing
+    from customer_registry.customers import service
+
     customers_done = await _batches(database, vault, service.reseal_customers)
     history_done = await _batches(database, vault, service.reseal_history)
     async with database.transaction() as conn:
@@ -115,6 +146,8 @@ async def _reseal_all(database: Database, vault: Vault) -> tuple[int, int]:
 
 
 async def _batches(database: Database, vault: Vault, reseal: service.Reseal) -> int:
+    from customer_registry.db import Store
+
     total, after = 0, None
     while True:
         async with database.transaction() as conn:
@@ -144,7 +177,9 @@ def rotate_signing_keys(
 ) -> None:
     """Add a new token signing key: it signs new tokens, the old ones keep verifying until
     the tokens signed with them have expired (CUSTOMER_REGISTRY_TOKEN_TTL_SECONDS); then
-    `--retire` deletes them, and every server stops accepting them within seconds."""
+    --retire deletes them, and every server stops accepting them within seconds."""
+    from customer_registry import signing
+
     current = settings()
     lifetime = timedelta(seconds=current.token_ttl_seconds)
 
@@ -155,21 +190,10 @@ def rotate_signing_keys(
                 return await signing.retire_keys(conn, lifetime, force=force)
             return [await signing.add_key(conn, vault)]
 
-    kids = _with_database(current, rotate)
+    kids = on_database(current, rotate)
     if not retire:
         console.print(f"New signing key {kids[0]}; retire the old ones after {lifetime}.")
     elif kids:
         console.print(f"Retired signing keys {', '.join(kids)}.")
     else:
         console.print(f"No signing key to retire: none was replaced more than {lifetime} ago.")
-
-
-def _with_database(current: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
-    async def run() -> T:
-        database = open_database(current)
-        try:
-            return await work(database)
-        finally:
-            await database.close()
-
-    return asyncio.run(run())

@@ -31,10 +31,10 @@ from typing import IO, Any
 
 import orjson
 
-from customer_registry.bulk import importer
-from customer_registry.bulk.formats import Format, Record, nested, records
+from customer_registry.bulk import Dialect, Format, importer
+from customer_registry.bulk.formats import Record, nested, records
 from customer_registry.bulk.importer import Doubling
-from customer_registry.bulk.rows import SHAPES, Dialect, Row, from_records
+from customer_registry.bulk.rows import SHAPES, Row, from_records
 from customer_registry.cli.app import checked_vault, private_file
 from customer_registry.config import Settings
 from customer_registry.customers.service import Outcome

@@ -10,8 +10,10 @@ of its own and the kernel hashes new connections over them. Only Linux balances 
 import logging
 import socket
 import sys
+from collections.abc import Callable
 from typing import Any
 
+import structlog
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
@@ -27,7 +29,27 @@ def run(app: str, *, workers: int, **options: Any) -> None:
     config = uvicorn.Config(app, workers=workers, **options)
     with _Reservation(_family(config.host)) as reservation:
         reservation.bind_port(config.host, config.port)
-        Multiprocess(config, sockets=[reservation]).run()
+        _Supervisor(config, sockets=[reservation]).run()
+
+
+class _Supervisor(Multiprocess):
+    """uvicorn's supervisor, logging each worker it replaces at warning (uvicorn says so at
+    info, below the level it runs at): a worker that keeps dying is worth an alert."""
+
+    def keep_subprocess_alive(self) -> None:
+        self._log_replaced(super().keep_subprocess_alive)
+
+    def restart_all(self) -> None:
+        self._log_replaced(super().restart_all)
+
+    def _log_replaced(self, replace: Callable[[], None]) -> None:
+        before = list(self.processes)
+        replace()
+        for old, new in zip(before, self.processes, strict=True):
+            if new is not old:
+                structlog.get_logger("customer_registry.serve").warning(
+                    "worker replaced", pid=old.pid, exit_code=old.exitcode, new_pid=new.pid
+                )
 
 
 class _Reservation(socket.socket):

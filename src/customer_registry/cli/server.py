@@ -7,10 +7,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
-from alembic import command
 
-from customer_registry import logs, migrations
-from customer_registry.cli import listeners
 from customer_registry.cli.app import (
     app,
     console,
@@ -18,10 +15,9 @@ from customer_registry.cli.app import (
     prepare_keys,
     safe_url,
     settings,
+    where,
 )
 from customer_registry.config import Settings
-from customer_registry.horizon.directory import check_person_directory
-from customer_registry.public_origin import host_allowed
 
 LogFormat = Literal["json", "console"]
 
@@ -52,6 +48,8 @@ _ANY_INTERFACE = frozenset({"0.0.0.0", "::", ""})
 
 def _address(current: Settings, host: str, port: int) -> str:
     """Where to reach the server, as the hints print it: a URL whose host is allowed."""
+    from customer_registry.public_origin import host_allowed
+
     if current.public_url:
         return current.public_url.rstrip("/")
     name = "localhost" if host in _ANY_INTERFACE else host
@@ -61,6 +59,15 @@ def _address(current: Settings, host: str, port: int) -> str:
             " set CUSTOMER_REGISTRY_PUBLIC_URL or add it to CUSTOMER_REGISTRY_ALLOWED_HOSTS"
         )
     return f"http://[{name}]:{port}" if ":" in name else f"http://{name}:{port}"
+
+
+def _banner(base: str, database: str) -> None:
+    console.print(f"Customer Registry on [bold]{base}[/] ({database})", highlight=False)
+    console.print(f"  API docs:   {base}/docs", highlight=False)
+    console.print(
+        f"  Credential: customer-registry credentials create --client-id 1234 --server-url {base}",
+        highlight=False,
+    )
 
 
 @app.command()
@@ -76,17 +83,26 @@ def serve(
     ] = None,
 ) -> None:
     """Start the API server (migrating the database first unless told not to)."""
+    import structlog
+
+    from customer_registry import logs
+    from customer_registry.cli import listeners, waiting
+    from customer_registry.horizon.directory import check_person_directory
+
     if log_format is not None:
         # Through the environment: each worker process builds its own Settings.
         os.environ["CUSTOMER_REGISTRY_LOG_FORMAT"] = log_format
-    current = settings()
+    current = settings(announce=False)
     logs.configure(current)
     check_person_directory(current.person_directory)
-    prepare_database(current)
     base = _address(current, host, port)
-    console.print(f"Customer Registry on [bold]{base}[/] (database: {safe_url(current)})")
-    console.print(f"  API docs:   {base}/docs")
-    console.print("  Credential: customer-registry credentials create --client-id 1234")
+    logger = structlog.get_logger("customer_registry.serve")
+    if logs.for_people(current.log_format):
+        _banner(base, where(current))
+    else:  # a JSON log stream stays JSON
+        logger.info("starting", url=base, database=safe_url(current), workers=workers)
+    waiting.wait_for_database(current, logger)
+    prepare_database(current)
     created = _metrics_directory(workers)
     try:
         listeners.run(
@@ -121,23 +137,39 @@ app.add_typer(migrate_app, name="migrate")
 def migrate(
     context: typer.Context,
     sql: Annotated[
-        bool, typer.Option("--sql", help="Print the SQL instead of running it.")
+        bool,
+        typer.Option(
+            "--sql", help="Print the DDL of the pending migrations instead of running them."
+        ),
+    ] = False,
+    from_scratch: Annotated[
+        bool,
+        typer.Option(
+            "--from-scratch", help="With --sql: the DDL of every migration, for an empty database."
+        ),
     ] = False,
 ) -> None:
     """Apply database migrations up to the newest version."""
     if context.invoked_subcommand is not None:
         return
+    from customer_registry import migrations
+
     current = settings()
-    config = migrations.alembic_config(current.database_url, current.key_file)
-    command.upgrade(config, "head", sql=sql)
-    if not sql:
-        prepare_keys(current)
-        console.print(f"Database {safe_url(current)} is up to date.")
+    if sql:
+        migrations.print_sql(current.database_url, from_scratch=from_scratch)
+        return
+    migrations.upgrade(current.database_url, key_file=current.key_file)
+    prepare_keys(current)
+    console.print(f"Database {safe_url(current)} is up to date.", highlight=False)
 
 
 @migrate_app.command("current")
 def migrate_current() -> None:
     """Print the database's migration version."""
+    from alembic import command
+
+    from customer_registry import migrations
+
     current = settings()
     command.current(migrations.alembic_config(current.database_url, current.key_file))
 
@@ -147,6 +179,8 @@ def migrate_downgrade(
     to: Annotated[str, typer.Option("--to", help="Target revision, e.g. 0002 or base.")],
 ) -> None:
     """Undo migrations down to a revision (personal data is decrypted where needed)."""
+    from customer_registry import migrations
+
     current = settings()
     migrations.downgrade(current.database_url, to, key_file=current.key_file)
-    console.print(f"Database {safe_url(current)} is at {to}.")
+    console.print(f"Database {safe_url(current)} is at {to}.", highlight=False)
