@@ -289,7 +289,10 @@ def test_serve_refuses_a_person_directory_it_cannot_read(tmp_path: Path, kind: s
 def test_serve_on_every_interface_prints_an_address_whose_host_is_allowed(
     tmp_path: Path,
 ) -> None:
-    server = _serve(tmp_path, "--host", "0.0.0.0", CUSTOMER_REGISTRY_ALLOWED_HOSTS="localhost")
+    server = _serve(
+        tmp_path, "--host", "0.0.0.0", "--log-format", "console",
+        CUSTOMER_REGISTRY_ALLOWED_HOSTS="localhost",
+    )  # fmt: skip
     try:
         assert server.stdout is not None
         lines = [server.stdout.readline()]
