@@ -4,7 +4,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
@@ -17,7 +17,9 @@ from customer_registry.cli.app import (
     settings,
     where,
 )
-from customer_registry.config import Settings
+
+if TYPE_CHECKING:
+    from customer_registry.config import Settings
 
 LogFormat = Literal["json", "console"]
 
@@ -46,7 +48,7 @@ def _metrics_directory(workers: int) -> Path | None:
 _ANY_INTERFACE = frozenset({"0.0.0.0", "::", ""})
 
 
-def _address(current: Settings, host: str, port: int) -> str:
+def _address(current: "Settings", host: str, port: int) -> str:
     """Where to reach the server, as the hints print it: a URL whose host is allowed."""
     from customer_registry.public_origin import host_allowed
 
