@@ -14,7 +14,7 @@ import sys
 
 from bench.seed import CustomerFactory, customer_number
 from customer_registry.bulk.formats import Writer
-from customer_registry.bulk.rows import SHAPES
+from customer_registry.bulk.records import SHAPES
 from customer_registry.customers.model import Customer
 
 

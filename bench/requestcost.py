@@ -24,11 +24,12 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from customer_registry import credentials, migrations
+from customer_registry import migrations
 from customer_registry.app import create_app
+from customer_registry.auth import credentials
 from customer_registry.config import Settings
-from customer_registry.metrics import Metrics
-from customer_registry.observability import RequestObservability
+from customer_registry.http.observability import RequestObservability
+from customer_registry.ops.metrics import Metrics
 
 SEED = Path(__file__).parents[1] / "tests" / "data"
 Call = Callable[[], Awaitable[int]]

@@ -25,8 +25,9 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
-from customer_registry import credentials, migrations
+from customer_registry import migrations
 from customer_registry.app import create_app
+from customer_registry.auth import credentials
 from customer_registry.config import Settings
 
 DATA = Path(__file__).parent / "data"

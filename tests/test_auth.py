@@ -5,7 +5,7 @@ import jwt
 import pytest
 from fastapi import FastAPI
 
-from customer_registry import credentials, signing
+from customer_registry.auth import credentials, signing
 from tests.conftest import create_credential, new_client_id, token_for
 from tests.horizon.conftest import customer_url, person
 

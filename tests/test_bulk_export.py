@@ -12,8 +12,8 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from customer_registry.app import create_app
+from customer_registry.bulk.subscriptions_records import CSV_COLUMNS as SUBSCRIPTIONS_COLUMNS
 from customer_registry.config import Settings
-from customer_registry.subscriptions.rows import CSV_COLUMNS as SUBSCRIPTIONS_COLUMNS
 from tests.conftest import ALLOWED_HOSTS, BASE_URL, create_credential, token_for
 from tests.horizon.conftest import customer_url, person
 from tests.subscriptions.conftest import CUSTOMERS, seed_post

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from customer_registry.bulk import Dialect
 from customer_registry.bulk.importer import Doubling
-from customer_registry.bulk.rows import SHAPES
+from customer_registry.bulk.records import SHAPES
 from customer_registry.cli import import_jobs
 
 

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from customer_registry.bulk import Dialect
 from customer_registry.bulk.formats import Record
-from customer_registry.bulk.rows import Row, from_record, parse_json, validate
+from customer_registry.bulk.records import Row, from_record, parse_json, validate
 
 _HORIZON = {
     "customerNumber": "c1",

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from customer_registry import auth
+from customer_registry.auth import callers
 from customer_registry.cli import app
 from customer_registry.cli.app import MAX_CLIENT_ID
 from tests.conftest import new_client_id
@@ -135,4 +135,4 @@ def test_help_texts_have_no_markup(tmp_path: Path) -> None:
 
 
 def test_the_cli_bounds_client_ids_as_the_api_does() -> None:
-    assert MAX_CLIENT_ID == auth.MAX_CLIENT_ID
+    assert MAX_CLIENT_ID == callers.MAX_CLIENT_ID

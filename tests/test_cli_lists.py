@@ -6,8 +6,8 @@ import json
 import httpx
 from typer.testing import CliRunner
 
+from customer_registry.auth.credentials import IssuedCredential
 from customer_registry.cli import app
-from customer_registry.credentials import IssuedCredential
 from tests.conftest import new_client_id
 from tests.horizon.conftest import customer_url, person
 

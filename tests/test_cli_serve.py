@@ -16,7 +16,8 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from customer_registry import credentials, migrations
+from customer_registry import migrations
+from customer_registry.auth import credentials
 from customer_registry.config import Settings
 from customer_registry.db import open_database
 from tests.conftest import admin, running_server

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from customer_registry import credentials
+from customer_registry.auth import credentials
 from tests.conftest import token_for
 from tests.horizon.conftest import person
 from tests.subscriptions.conftest import CUSTOMERS, seed_post

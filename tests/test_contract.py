@@ -29,7 +29,7 @@ import schemathesis
 from schemathesis import CheckContext, CheckFunction, Response
 from schemathesis.config import SchemathesisConfig
 
-from customer_registry.auth import MAX_CLIENT_ID
+from customer_registry.auth.callers import MAX_CLIENT_ID
 from tests.conftest import new_client_id, running_server
 
 logger = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from customer_registry import credentials
+from customer_registry.auth import credentials
 from tests.conftest import start_server, token_for
 from tests.horizon.conftest import customer_url, person
 

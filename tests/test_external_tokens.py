@@ -14,8 +14,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI
 from jwt.algorithms import RSAAlgorithm
 
-from customer_registry import credentials
 from customer_registry.app import create_app
+from customer_registry.auth import credentials
 from customer_registry.config import Settings
 from tests.conftest import BASE_URL, new_client_id
 from tests.horizon.conftest import customer_url

@@ -3,7 +3,7 @@
 import httpx
 from fastapi import FastAPI
 
-from customer_registry import credentials
+from customer_registry.auth import credentials
 from tests.conftest import create_credential, new_client_id, token_for
 from tests.horizon.conftest import customer_url, person
 from tests.subscriptions.conftest import CUSTOMERS, seed_post

@@ -7,8 +7,9 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import insert, text
 
-from customer_registry import credentials, idempotency
+from customer_registry.auth import credentials
 from customer_registry.db import idempotency_keys
+from customer_registry.http import idempotency
 from tests.conftest import create_credential, new_client_id, token_for
 from tests.horizon.conftest import customer_url, person
 from tests.subscriptions.conftest import CUSTOMERS, seed_post

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy import insert, select
 from typer.testing import CliRunner
 
-from customer_registry import credentials
+from customer_registry.auth import credentials
 from customer_registry.cli import app as cli
 from customer_registry.db import idempotency_keys, token_failures
 from tests.conftest import running_server

@@ -17,8 +17,9 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from customer_registry import credentials, migrations, signing
+from customer_registry import migrations
 from customer_registry.app import create_app
+from customer_registry.auth import credentials, signing
 from customer_registry.config import Settings
 from customer_registry.db import customers, signing_keys
 from customer_registry.vault import Vault

@@ -5,7 +5,7 @@ import jwt
 import pytest
 from fastapi import FastAPI
 
-from customer_registry import credentials
+from customer_registry.auth import credentials
 
 
 def form(issued: credentials.IssuedCredential, **extra: str) -> dict[str, str]:

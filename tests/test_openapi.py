@@ -8,6 +8,7 @@ import pytest
 import schemathesis
 
 from customer_registry.app import create_app
+from customer_registry.auth.oauth import OAuthError, OAuthErrorOut, TooManyFailures
 from customer_registry.config import Settings
 from customer_registry.errors import (
     CustomerInformationMissing,
@@ -21,7 +22,6 @@ from customer_registry.errors import (
     RequestTimeout,
     UnsupportedMediaType,
 )
-from customer_registry.oauth import OAuthError, OAuthErrorOut, TooManyFailures
 from tests.conftest import BASE_URL, load
 
 HORIZON_CUSTOMER = "/customer/v1/clients/{clientId}/customers/{customerNumber}"

@@ -10,7 +10,8 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from customer_registry import credentials, migrations
+from customer_registry import migrations
+from customer_registry.auth import credentials
 from customer_registry.config import Settings
 from tests.conftest import ALLOWED_HOSTS
 from tests.horizon.conftest import customer_url, person

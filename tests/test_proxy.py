@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from customer_registry.credentials import IssuedCredential
+from customer_registry.auth.credentials import IssuedCredential
 from tests.conftest import load, running_server
 
 PROXY = "127.0.0.2"

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from customer_registry.credentials import IssuedCredential
+from customer_registry.auth.credentials import IssuedCredential
 from tests.conftest import load, start_server
 
 CLIENTS = 4

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from customer_registry import credentials
+from customer_registry.auth import credentials
 from tests.conftest import running_server
 from tests.horizon.conftest import customer_url, person
 from tests.subscriptions.conftest import CUSTOMERS

@@ -11,8 +11,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from customer_registry import credentials
 from customer_registry.app import create_app
+from customer_registry.auth import credentials
 from customer_registry.config import Settings
 from tests.conftest import BASE_URL, create_credential, new_client_id
 

@@ -13,18 +13,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from customer_registry import (
-    docs_pages,
-    health,
-    housekeeping,
-    key_checks,
-    logs,
-    metrics,
-    oauth,
-    openapi,
-    signing,
-)
-from customer_registry.body_limit import BoundedBody
+from customer_registry.auth import oauth, signing
+from customer_registry.auth.external_tokens import ExternalIssuer
 from customer_registry.config import Settings
 from customer_registry.db import open_database
 from customer_registry.errors import (
@@ -37,12 +27,14 @@ from customer_registry.errors import (
     RequestInvalid,
     render,
 )
-from customer_registry.external_tokens import ExternalIssuer
+from customer_registry.history.router import router as registry_router
 from customer_registry.horizon.plain import plain_routes as horizon_plain
 from customer_registry.horizon.router import router as horizon_router
-from customer_registry.observability import RequestObservability, echo_request_id
-from customer_registry.public_origin import slash_redirect
-from customer_registry.registry.router import router as registry_router
+from customer_registry.http import docs_pages, openapi
+from customer_registry.http.body_limit import BoundedBody
+from customer_registry.http.observability import RequestObservability, echo_request_id
+from customer_registry.http.public_origin import slash_redirect
+from customer_registry.ops import health, housekeeping, key_checks, logs, metrics
 from customer_registry.subscriptions.plain import plain_routes as subscriptions_plain
 from customer_registry.subscriptions.router import router as subscriptions_router
 from customer_registry.vault import Vault

@@ -3,7 +3,7 @@ from typing import Any
 import httpx
 import pytest
 
-from customer_registry import credentials
+from customer_registry.auth import credentials
 from tests.conftest import load
 
 CUSTOMERS = "/subscriptions/v1/customers"

@@ -1,7 +1,7 @@
 import httpx
 from fastapi import FastAPI
 
-from customer_registry import credentials
+from customer_registry.auth import credentials
 from tests.conftest import create_credential, new_client_id
 from tests.subscriptions.conftest import CUSTOMERS, keyed, seed_post
 

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Protocol
 
-from customer_registry.bulk.rows import Row
+from customer_registry.bulk.records import Row
 from customer_registry.customers import bulk_repository, service
 from customer_registry.customers.model import Audit, CustomerWrite
 from customer_registry.customers.service import Outcome

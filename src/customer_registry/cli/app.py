@@ -95,7 +95,7 @@ def prepare_keys(current: Settings) -> None:
 
 async def checked_vault(database: Database, current: Settings) -> Vault:
     """The key file's vault, proven to hold every key the database's data needs."""
-    from customer_registry import key_checks
+    from customer_registry.ops import key_checks
     from customer_registry.vault import Vault
 
     return await key_checks.open_vault(database, Vault(current.key_file))

@@ -202,7 +202,7 @@ def _show_rejected(report: Path) -> None:
 def _export(
     current: Settings, client_id: int, shape_name: Dialect, writer: Writer, advance: Advance
 ) -> int:
-    from customer_registry.bulk.rows import SHAPES
+    from customer_registry.bulk.records import SHAPES
     from customer_registry.customers import service
     from customer_registry.db import Store
 
@@ -261,7 +261,7 @@ def export_customers(
 ) -> None:
     """Write all customers of a client, in customer-number order, as rows for import."""
     from customer_registry.bulk.formats import Writer
-    from customer_registry.bulk.rows import SHAPES
+    from customer_registry.bulk.records import SHAPES
 
     current = settings()
     started = time.perf_counter()

@@ -19,8 +19,8 @@ from customer_registry.cli.app import (
 from customer_registry.cli.output import AsJson, print_json, print_table, utc, utc_or_none
 
 if TYPE_CHECKING:
+    from customer_registry.auth.credentials import CredentialInfo, IssuedCredential
     from customer_registry.config import Settings
-    from customer_registry.credentials import CredentialInfo, IssuedCredential
 
 credentials_app = typer.Typer(no_args_is_help=True, help="Manage API credentials.")
 clients_app = typer.Typer(no_args_is_help=True, help="Inspect clients (tenants).")
@@ -73,7 +73,7 @@ def create_credential(
     server_url: ServerUrl = None,
 ) -> None:
     """Create a credential for one or more clients and print its secrets, once."""
-    from customer_registry import credentials
+    from customer_registry.auth import credentials
 
     current = settings()
     prepare_database(current)
@@ -87,7 +87,7 @@ def create_credential(
 @credentials_app.command("list")
 def list_credentials(as_json: AsJson = False) -> None:
     """List credentials and the clients they cover (never their secrets)."""
-    from customer_registry import credentials
+    from customer_registry.auth import credentials
 
     found = in_transaction(settings(), credentials.list_credentials)
     if as_json:
@@ -114,7 +114,7 @@ def _shown(info: CredentialInfo) -> dict[str, object]:
 @credentials_app.command("revoke")
 def revoke_credential(oauth_client_id: OAuthClientId) -> None:
     """Revoke a credential: its tokens and subscription key stop working at once."""
-    from customer_registry import credentials
+    from customer_registry.auth import credentials
 
     revoked = in_transaction(
         settings(), lambda conn: credentials.revoke_credential(conn, oauth_client_id)
@@ -131,7 +131,7 @@ def rotate_credential(
     server_url: ServerUrl = None,
 ) -> None:
     """New secrets for a credential; its old secret, key and tokens stop working at once."""
-    from customer_registry import credentials
+    from customer_registry.auth import credentials
 
     current = settings()
     issued = in_transaction(
@@ -145,7 +145,7 @@ def rotate_credential(
 @clients_app.command("list")
 def list_clients(as_json: AsJson = False) -> None:
     """List clients with their number of customers."""
-    from customer_registry import credentials
+    from customer_registry.auth import credentials
 
     counted = in_transaction(settings(), credentials.list_clients)
     if as_json:

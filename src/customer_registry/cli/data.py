@@ -57,9 +57,9 @@ def history(
 
 async def _history(store: Store, client_id: int, customer_number: str) -> list[dict[str, Any]]:
     """The entries as the API shows them, naming credentials by their ``oauthClientId``."""
-    from customer_registry import credentials
+    from customer_registry.auth import credentials
     from customer_registry.customers import service
-    from customer_registry.registry.schemas import from_history
+    from customer_registry.history.schemas import from_history
 
     entries = await service.history(store, client_id, customer_number)
     names = await credentials.oauth_client_ids(store.conn)
@@ -90,7 +90,7 @@ def _shown(value: object) -> str:
 def add_key() -> None:
     """Add a new key to the key file without using it yet, for deployments with several
     replicas: copy the file to every replica, then run "keys rotate" to start using it."""
-    from customer_registry import key_checks
+    from customer_registry.ops import key_checks
 
     current = settings()
 
@@ -116,7 +116,7 @@ def rotate_keys(
     The service keeps running: every process reads the new key file on its next write, and
     old values stay readable until they are re-encrypted.
     """
-    from customer_registry import key_checks
+    from customer_registry.ops import key_checks
 
     current = settings()
 
@@ -135,7 +135,7 @@ def rotate_keys(
 
 async def _reseal_all(database: Database, vault: Vault) -> tuple[int, int]:
     """Re-encrypt in batches of their own transactions: no long lock on a live database."""
-    from customer_registry import signing
+    from customer_registry.auth import signing
     from customer_registry.customers import service
 
     customers_done = await _batches(database, vault, service.reseal_customers)
@@ -178,7 +178,7 @@ def rotate_signing_keys(
     """Add a new token signing key: it signs new tokens, the old ones keep verifying until
     the tokens signed with them have expired (CUSTOMER_REGISTRY_TOKEN_TTL_SECONDS); then
     --retire deletes them, and every server stops accepting them within seconds."""
-    from customer_registry import signing
+    from customer_registry.auth import signing
 
     current = settings()
     lifetime = timedelta(seconds=current.token_ttl_seconds)

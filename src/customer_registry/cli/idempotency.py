@@ -11,7 +11,7 @@ app.add_typer(idempotency_app, name="idempotency")
 @idempotency_app.command("purge")
 def purge() -> None:
     """Delete the records older than 24 hours now (serve also does, every 10 minutes)."""
-    from customer_registry import housekeeping
+    from customer_registry.ops import housekeeping
 
     deleted = on_database(settings(), housekeeping.purge_idempotency)
     console.print(f"Deleted {deleted} expired idempotency records.")

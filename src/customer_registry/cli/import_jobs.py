@@ -34,7 +34,7 @@ import orjson
 from customer_registry.bulk import Dialect, Format, importer
 from customer_registry.bulk.formats import Record, nested, records
 from customer_registry.bulk.importer import Doubling
-from customer_registry.bulk.rows import SHAPES, Row, from_records
+from customer_registry.bulk.records import SHAPES, Row, from_records
 from customer_registry.cli.app import checked_vault, private_file
 from customer_registry.config import Settings
 from customer_registry.customers.service import Outcome

@@ -50,7 +50,7 @@ _ANY_INTERFACE = frozenset({"0.0.0.0", "::", ""})
 
 def _address(current: "Settings", host: str, port: int) -> str:
     """Where to reach the server, as the hints print it: a URL whose host is allowed."""
-    from customer_registry.public_origin import host_allowed
+    from customer_registry.http.public_origin import host_allowed
 
     if current.public_url:
         return current.public_url.rstrip("/")
@@ -87,9 +87,9 @@ def serve(
     """Start the API server (migrating the database first unless told not to)."""
     import structlog
 
-    from customer_registry import logs
     from customer_registry.cli import listeners, waiting
     from customer_registry.horizon.directory import check_person_directory
+    from customer_registry.ops import logs
 
     if log_format is not None:
         # Through the environment: each worker process builds its own Settings.

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy import ColumnElement, and_, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 
-from customer_registry.coverage import (
+from customer_registry.auth.scope import (
     COVERAGE_COLUMNS,
     COVERED_CLIENT,
     CREDENTIAL,

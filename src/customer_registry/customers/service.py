@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from customer_registry.coverage import Claim, KeyHolder, key_holder, key_params
+from customer_registry.auth.scope import Claim, KeyHolder, key_holder, key_params
 from customer_registry.customers import (
     bulk_repository,
     changes,

@@ -6,10 +6,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from customer_registry import auth
-from customer_registry.authenticated_first import bearer_first
-from customer_registry.canonical_paths import client_id as canonical_client_id
-from customer_registry.canonical_paths import utf8_path
+from customer_registry.auth import callers
+from customer_registry.auth.authenticated_first import bearer_first
 from customer_registry.customers import service
 from customer_registry.db import Database, Store
 from customer_registry.horizon import schemas
@@ -21,8 +19,10 @@ from customer_registry.horizon.router import (
     search_page,
     write,
 )
-from customer_registry.plain_routes import claimed, plain_route, valid_body
-from customer_registry.public_origin import trusted_host
+from customer_registry.http.canonical_paths import client_id as canonical_client_id
+from customer_registry.http.canonical_paths import utf8_path
+from customer_registry.http.plain_routes import claimed, plain_route, valid_body
+from customer_registry.http.public_origin import trusted_host
 
 
 def _valid_path(request: Request) -> tuple[int, str] | None:
@@ -61,7 +61,7 @@ async def _read(request: Request) -> Response | None:
     client_id, number = path
     database: Database = request.app.state.database
     async with database.reading() as conn:
-        claim = await auth.bearer_claim(request, conn, authorization, client_id)
+        claim = await callers.bearer_claim(request, conn, authorization, client_id)
         store = Store(conn, request.app.state.vault)
         stored = await service.read_as(store, claim, number, schemas.SHOWN_SEALED)
     return read(request, stored, client_id, number)
@@ -80,7 +80,7 @@ async def _put(request: Request) -> Response | None:
     async with database.transaction() as conn:
         store = Store(conn, request.app.state.vault)
         locked = await service.lock_as(store, claim, number)
-        caller = auth.Principal(client_id, claim.credential_id, locked)
+        caller = callers.Principal(client_id, claim.credential_id, locked)
         return await write(request, store, caller, number, body)
 
 
@@ -95,7 +95,7 @@ async def _search(request: Request) -> Response | None:
         return None
     database: Database = request.app.state.database
     async with database.reading() as conn:
-        await auth.covered(conn, claim)
+        await callers.covered(conn, claim)
         store = Store(conn, request.app.state.vault)
         return await search_page(request, store, client_id, params, body)
 

@@ -4,8 +4,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from customer_registry.conditional import ETAG_HEADER
-from customer_registry.openapi import Omitted, Representation, example, link
+from customer_registry.http.conditional import ETAG_HEADER
+from customer_registry.http.openapi import Omitted, Representation, example, link
 
 
 class LinkOut(Representation):

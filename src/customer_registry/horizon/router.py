@@ -6,16 +6,8 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import TypeAdapter
 
-from customer_registry.auth import BearerClaim, BearerPrincipal, Principal, horizon_client
-from customer_registry.authenticated_first import HorizonRoute
-from customer_registry.canonical_paths import CanonicalPath
-from customer_registry.conditional import (
-    NOT_MODIFIED_RESPONSE,
-    etag,
-    not_modified,
-    unchanged,
-    write_condition,
-)
+from customer_registry.auth.authenticated_first import HorizonRoute
+from customer_registry.auth.callers import BearerClaim, BearerPrincipal, Principal, horizon_client
 from customer_registry.customers import service
 from customer_registry.customers.model import Customer, SearchQuery
 from customer_registry.customers.rules import CustomerNumberText
@@ -24,9 +16,17 @@ from customer_registry.db.request import CustomerStore, reads_only
 from customer_registry.errors import JsonBody, problem_responses, valid_or_none
 from customer_registry.horizon import responses, schemas
 from customer_registry.horizon.directory import person_directory
-from customer_registry.idempotency import HorizonIdempotency, guard
-from customer_registry.plain_routes import FastJSONResponse
-from customer_registry.public_origin import origin
+from customer_registry.http.canonical_paths import CanonicalPath
+from customer_registry.http.conditional import (
+    NOT_MODIFIED_RESPONSE,
+    etag,
+    not_modified,
+    unchanged,
+    write_condition,
+)
+from customer_registry.http.idempotency import HorizonIdempotency, guard
+from customer_registry.http.plain_routes import FastJSONResponse
+from customer_registry.http.public_origin import origin
 
 router = APIRouter(
     route_class=HorizonRoute,

@@ -6,11 +6,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from customer_registry.authenticated_first import key_first
-from customer_registry.canonical_paths import utf8_path
+from customer_registry.auth.authenticated_first import key_first
 from customer_registry.customers import service
 from customer_registry.db import Database, Store
-from customer_registry.plain_routes import claimed, plain_route, valid_body
+from customer_registry.http.canonical_paths import utf8_path
+from customer_registry.http.plain_routes import claimed, plain_route, valid_body
 from customer_registry.subscriptions import schemas
 from customer_registry.subscriptions.router import (
     CUSTOMER_PATH,

@@ -4,9 +4,9 @@ schemas.from_customer), with the documented examples."""
 from datetime import date
 from typing import Any
 
-from customer_registry.conditional import ETAG_HEADER, NOT_MODIFIED_RESPONSE
 from customer_registry.errors import GatewayRejection, problem_responses
-from customer_registry.openapi import Omitted, Representation, example, link
+from customer_registry.http.conditional import ETAG_HEADER, NOT_MODIFIED_RESPONSE
+from customer_registry.http.openapi import Omitted, Representation, example, link
 from customer_registry.subscriptions.schemas import Category, Salutation
 
 

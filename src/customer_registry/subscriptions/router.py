@@ -6,19 +6,19 @@ from fastapi import APIRouter, Depends, Header, Path, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import TypeAdapter
 
-from customer_registry.auth import Principal, SubscriptionKey, SubscriptionPrincipal
-from customer_registry.authenticated_first import SubscriptionsRoute
-from customer_registry.canonical_paths import CanonicalPath
-from customer_registry.conditional import etag, not_modified, unchanged, write_condition
-from customer_registry.coverage import KeyHolder
+from customer_registry.auth.authenticated_first import SubscriptionsRoute
+from customer_registry.auth.callers import Principal, SubscriptionKey, SubscriptionPrincipal
+from customer_registry.auth.scope import KeyHolder
 from customer_registry.customers import service
 from customer_registry.customers.model import Customer
 from customer_registry.customers.rules import CustomerNumberText
 from customer_registry.db import Store
 from customer_registry.db.request import CustomerStore
 from customer_registry.errors import JsonBody, valid_or_none
-from customer_registry.idempotency import SubscriptionsIdempotency
-from customer_registry.plain_routes import FastJSONResponse
+from customer_registry.http.canonical_paths import CanonicalPath
+from customer_registry.http.conditional import etag, not_modified, unchanged, write_condition
+from customer_registry.http.idempotency import SubscriptionsIdempotency
+from customer_registry.http.plain_routes import FastJSONResponse
 from customer_registry.subscriptions import responses, schemas
 
 CUSTOMERS_PATH = "/subscriptions/v1/customers"

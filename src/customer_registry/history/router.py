@@ -1,20 +1,24 @@
-"""Registry routes: what Riverty's APIs do not offer."""
+"""The change history of a customer: part of the registry's own API, beyond Riverty's."""
 
 from typing import Annotated
 
 from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 
-from customer_registry.auth import BearerPrincipal
-from customer_registry.canonical_paths import CanonicalPath
+from customer_registry.auth.callers import BearerPrincipal
 from customer_registry.customers import service
 from customer_registry.customers.rules import CustomerNumberText
 from customer_registry.db.request import CustomerStore
 from customer_registry.errors import problem_responses
-from customer_registry.registry import schemas
+from customer_registry.history import schemas
+from customer_registry.http.canonical_paths import CanonicalPath
+from customer_registry.http.openapi import operation_ids
 
 router = APIRouter(
-    prefix="/registry/v1/clients/{clientId}", tags=["Registry"], dependencies=[CanonicalPath]
+    prefix="/registry/v1/clients/{clientId}",
+    tags=["Registry"],
+    dependencies=[CanonicalPath],
+    generate_unique_id_function=operation_ids("registry"),
 )
 
 CustomerNumber = Annotated[

@@ -16,6 +16,7 @@ added here because FastAPI cannot express them per route:
 """
 
 import json
+from collections.abc import Callable
 from importlib.resources import files
 from typing import Any
 
@@ -25,7 +26,7 @@ from pydantic import BaseModel, ConfigDict
 from pydantic.json_schema import SkipJsonSchema, models_json_schema
 
 from customer_registry.errors import Problem
-from customer_registry.observability import REQUEST_ID_HEADER
+from customer_registry.http.observability import REQUEST_ID_HEADER
 
 DESCRIPTION = """\
 Customer master data, wire-compatible with two of Riverty's customer APIs over one store:
@@ -92,14 +93,23 @@ def link(
 
 
 def operation_id(route: APIRoute) -> str:
-    """The handler's name after its package's: ``horizon_get_customer``, ``oauth_create_token``."""
-    package = route.endpoint.__module__.removeprefix("customer_registry.").split(".")[0]
-    return f"{package}_{route.name}"
+    """The handler's name after its API's: ``horizon_get_customer``, ``oauth_create_token``.
+
+    The API is the handler's module, or the package of a ``router`` module. The ids are
+    public (clients generate code from them): a router whose package is not its API's name
+    passes ``operation_ids(api)`` to its ``APIRouter``."""
+    package, module = route.endpoint.__module__.rsplit(".", 2)[-2:]
+    return f"{package if module == 'router' else module}_{route.name}"
+
+
+def operation_ids(api: str) -> Callable[[APIRoute], str]:
+    """``generate_unique_id_function`` for a router serving the API named ``api``."""
+    return lambda route: f"{api}_{route.name}"
 
 
 def example(name: str) -> Any:
     """A documented example from Riverty's pages, as shipped in ``examples/<name>.json``."""
-    return json.loads(files(__package__).joinpath("examples", f"{name}.json").read_text())
+    return json.loads(files("customer_registry").joinpath("examples", f"{name}.json").read_text())
 
 
 def _component_schemas(*models: type[BaseModel]) -> dict[str, Any]:

@@ -8,9 +8,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from customer_registry import key_checks, migrations
+from customer_registry import migrations
 from customer_registry.db import Database, Sql, Tx
 from customer_registry.errors import ConfigurationError
+from customer_registry.ops import key_checks
 from customer_registry.vault import Vault
 
 router = APIRouter(tags=["Health"])

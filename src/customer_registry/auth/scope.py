@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam
 
-from customer_registry.credentials import digest
+from customer_registry.auth.credentials import digest
 from customer_registry.db import credential_clients, credentials
 from customer_registry.errors import Forbidden, GatewayError, NotAuthenticated
 

@@ -17,9 +17,10 @@ from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.security import APIKeyHeader, OAuth2
 from sqlalchemy import bindparam, select
 
-from customer_registry import signing
-from customer_registry.config import Settings
-from customer_registry.coverage import (
+from customer_registry.auth import signing
+from customer_registry.auth.credentials import digest
+from customer_registry.auth.external_tokens import ExternalIssuer
+from customer_registry.auth.scope import (
     COVERAGE_COLUMNS,
     CREDENTIAL,
     KEY_CLIENTS,
@@ -30,12 +31,11 @@ from customer_registry.coverage import (
     key_holder,
     key_params,
 )
-from customer_registry.credentials import digest
+from customer_registry.config import Settings
 from customer_registry.customers.model import Audit, Locked
 from customer_registry.db import Sql, Tx, credentials
 from customer_registry.db.request import CustomerStore
 from customer_registry.errors import NotAuthenticated
-from customer_registry.external_tokens import ExternalIssuer
 from customer_registry.vault import Vault
 
 TOKEN_SCOPE = "customer:read customer:write"

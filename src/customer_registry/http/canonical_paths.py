@@ -13,7 +13,7 @@ from fastapi import Depends
 from starlette.requests import Request
 from starlette.types import Scope
 
-from customer_registry.auth import MAX_CLIENT_ID
+from customer_registry.auth.callers import MAX_CLIENT_ID
 from customer_registry.errors import InvalidParameter, RequestInvalid
 
 _CANONICAL_CLIENT_ID = re.compile(r"[1-9][0-9]{0,18}")

@@ -11,9 +11,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from customer_registry import auth
+from customer_registry.auth import callers
+from customer_registry.auth.grants import ClientRefused, ClientThrottled, TokenRequest, grant
 from customer_registry.errors import AppError, problem_responses
-from customer_registry.token_grants import ClientRefused, ClientThrottled, TokenRequest, grant
 
 router = APIRouter(tags=["OAuth"])
 
@@ -213,6 +213,6 @@ async def create_token(request: Request) -> JSONResponse:
         "access_token": token,
         "token_type": "Bearer",
         "expires_in": settings.token_ttl_seconds,
-        "scope": auth.TOKEN_SCOPE,
+        "scope": callers.TOKEN_SCOPE,
     }
     return JSONResponse(body, headers=_NO_STORE)

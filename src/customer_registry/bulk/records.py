@@ -13,12 +13,12 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
 from customer_registry.bulk import Dialect
+from customer_registry.bulk import canonical_records as registry
+from customer_registry.bulk import horizon_records as horizon
+from customer_registry.bulk import subscriptions_records as subscriptions
 from customer_registry.bulk.formats import Record, nested
 from customer_registry.customers.model import Customer, CustomerWrite
 from customer_registry.errors import InvalidParameter, RequestInvalid
-from customer_registry.horizon import rows as horizon
-from customer_registry.registry import rows as registry
-from customer_registry.subscriptions import rows as subscriptions
 from customer_registry.subscriptions.schemas import CustomerRequest
 
 

@@ -23,7 +23,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy import and_, bindparam, delete, select, text, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from customer_registry.auth import Principal, horizon_client, subscription_client
+from customer_registry.auth.callers import Principal, horizon_client, subscription_client
 from customer_registry.db import Sql, Tx, idempotency_keys
 from customer_registry.db.request import CustomerStore
 from customer_registry.errors import BusinessError, Conflict, InvalidParameter, RequestInvalid

@@ -16,10 +16,11 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from customer_registry import auth, canonical_paths
-from customer_registry.coverage import Claim
+from customer_registry.auth import callers
+from customer_registry.auth.scope import Claim
 from customer_registry.db import Database
-from customer_registry.idempotency import IdempotentRoute
+from customer_registry.http import canonical_paths
+from customer_registry.http.idempotency import IdempotentRoute
 
 _AUTHENTICATED = "authenticated_first"
 
@@ -29,16 +30,16 @@ async def bearer_first(request: Request, client_id: int) -> Claim:
     database: Database = request.app.state.database
     async with database.reading() as conn:
         authorization = request.headers.get("authorization")
-        claim = await auth.bearer_claim(request, conn, authorization, client_id)
+        claim = await callers.bearer_claim(request, conn, authorization, client_id)
     setattr(request.state, _AUTHENTICATED, True)
     return claim
 
 
-async def key_first(request: Request) -> auth.Principal:
+async def key_first(request: Request) -> callers.Principal:
     """The client of the request's subscription key, the key looked up."""
     database: Database = request.app.state.database
     async with database.reading() as conn:
-        principal = await auth.key_principal(conn, request.headers.get("x-subscription-key"))
+        principal = await callers.key_principal(conn, request.headers.get("x-subscription-key"))
     setattr(request.state, _AUTHENTICATED, True)
     return principal
 

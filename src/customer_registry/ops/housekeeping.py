@@ -11,8 +11,9 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 
-from customer_registry import idempotency, throttle
+from customer_registry.auth import throttle
 from customer_registry.db import Database, Tx
+from customer_registry.http import idempotency
 
 logger = structlog.get_logger(__name__)
 

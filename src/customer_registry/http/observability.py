@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from customer_registry.metrics import UNMATCHED, Metrics
+from customer_registry.ops.metrics import UNMATCHED, Metrics
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _HEADER_KEY = b"x-request-id"

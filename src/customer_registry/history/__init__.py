@@ -1,0 +1,1 @@
+"""Customer Registry's own API beyond Riverty's: the change history."""

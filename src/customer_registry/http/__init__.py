@@ -1,0 +1,1 @@
+"""HTTP machinery shared by every route: bodies, conditional and idempotent requests, OpenAPI."""

@@ -1,0 +1,1 @@
+"""Running the service: logs, metrics, health, housekeeping and key checks."""

@@ -1,1 +1,0 @@
-"""Customer Registry's own API, beyond Riverty's: the change history."""
