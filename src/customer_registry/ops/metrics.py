@@ -22,7 +22,9 @@ from prometheus_client import (
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from customer_registry.db import Database
-from customer_registry.errors import NotAuthenticated, problem_responses
+from customer_registry.errors import NotAuthenticated
+from customer_registry.http.problems import problem_responses
+from customer_registry.runtime import runtime
 
 _2XX = frozenset(range(200, 300))
 _HORIZON = "/customer/v1/clients/{clientId}"
@@ -128,7 +130,7 @@ _BEARER_CHALLENGE = {
 
 def _require_token(request: Request) -> None:
     """With CUSTOMER_REGISTRY_METRICS_TOKEN set, the scrape must send it as a bearer token."""
-    token = request.app.state.settings.metrics_token
+    token = runtime(request).settings.metrics_token
     if token is None:
         return
     expected = f"Bearer {token.get_secret_value()}".encode()
@@ -153,6 +155,6 @@ async def get_metrics(request: Request) -> Response:
     """Request counts and durations, customer writes and database pool use; with a metrics
     token configured, only for a bearer of it."""
     _require_token(request)
-    metrics: Metrics = request.app.state.metrics
+    metrics: Metrics = runtime(request).metrics
     metrics.observe_pool()
     return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
