@@ -1,12 +1,14 @@
 """What one app shares across its requests, typed: built once by ``create_app``.
 
-Handlers and dependencies reach it through ``runtime(request)``, never a module global, so
+Handlers take it as a dependency (``AppRuntime``), middleware and plain routes through
+``runtime(request)``; never a module global, so
 tests build apps with their own settings and database side by side.
 """
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Annotated, cast
 
+from fastapi import Depends
 from starlette.requests import HTTPConnection
 
 from customer_registry.config import Settings
@@ -39,3 +41,6 @@ class Runtime:
 
 def runtime(connection: HTTPConnection) -> Runtime:
     return cast(Runtime, connection.app.state.runtime)
+
+
+AppRuntime = Annotated[Runtime, Depends(runtime)]

@@ -15,7 +15,7 @@ from customer_registry.auth import tokens
 from customer_registry.auth.grants import ClientRefused, ClientThrottled, TokenRequest, grant
 from customer_registry.errors import AppError
 from customer_registry.http.problems import problem_responses
-from customer_registry.runtime import runtime
+from customer_registry.runtime import AppRuntime
 
 router = APIRouter(tags=["OAuth"])
 TOKEN_PATH = "/oauth/token"
@@ -200,9 +200,9 @@ _TOKEN_RESPONSES: dict[int | str, dict[str, Any]] = {
     responses=_TOKEN_RESPONSES,
     openapi_extra={"requestBody": _TOKEN_REQUEST_BODY},
 )
-async def create_token(request: Request) -> JSONResponse:
+async def create_token(request: Request, state: AppRuntime) -> JSONResponse:
     """Exchange a client id and secret for a bearer access token (client-credentials grant)."""
-    settings = runtime(request).settings
+    settings = state.settings
     fields = await _form_or_json(request)
     grant_type = fields.get("grant_type")
     if grant_type != "client_credentials":
@@ -214,9 +214,9 @@ async def create_token(request: Request) -> JSONResponse:
     address = request.client.host if request.client else ""
     try:
         token = await grant(
-            runtime(request).database,
+            state.database,
             settings,
-            runtime(request).vault,
+            state.vault,
             TokenRequest(client_id, secret, address),
         )
     except ClientThrottled as throttled:
