@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from customer_registry import console
 from customer_registry.auth import oauth, signing
 from customer_registry.auth.external_tokens import ExternalIssuer
 from customer_registry.config import Settings
@@ -216,4 +217,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.router.routes[:0] = [*horizon_plain(api_routes), *subscriptions_plain(api_routes)]
     openapi.install(app)
     docs_pages.install(app)
+    if settings.console:
+        console.install(app)
     return app
