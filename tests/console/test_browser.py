@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -23,14 +23,17 @@ from customer_registry.db import open_database, operator_sessions
 from tests.conftest import running_server
 from tests.horizon.conftest import customer_url, person
 
+if TYPE_CHECKING:
+    from playwright.sync_api import ViewportSize
+
 pytestmark = pytest.mark.slow
 
 SCREENSHOTS = Path(__file__).parents[2] / "docs" / "console"
 CLIENT_ID = 4711  # fixed, so that the screenshots stay the same from run to run
 OPERATOR = "ada"
 PASSWORD = "correct horse battery staple"
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 375, "height": 812}
+DESKTOP: "ViewportSize" = {"width": 1280, "height": 900}
+PHONE: "ViewportSize" = {"width": 375, "height": 812}
 
 
 def chromium() -> str:
