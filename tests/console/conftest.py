@@ -19,9 +19,7 @@ def new_name() -> str:
     return f"op-{secrets.token_hex(4)}"
 
 
-async def create_operator(
-    app: FastAPI, name: str, client_ids: Sequence[int] | None = None
-) -> str:
+async def create_operator(app: FastAPI, name: str, client_ids: Sequence[int] | None = None) -> str:
     """A new operator; returns its one-time password."""
     async with app.state.database.transaction() as conn:
         created = await operators.create_operator(conn, name, client_ids)

@@ -141,9 +141,7 @@ async def test_the_session_cookie_is_http_only_strict_and_expiring(
     name = new_name()
     response = await sign_in(client, name, await create_operator(app, name, None))
 
-    cookie = next(
-        c for c in response.headers.get_list("set-cookie") if c.startswith("cr_console=")
-    )
+    cookie = next(c for c in response.headers.get_list("set-cookie") if c.startswith("cr_console="))
     flags = {part.strip().lower() for part in cookie.split(";")}
     assert {"httponly", "samesite=strict", "path=/console", "secure"} <= flags
     assert f"max-age={app.state.settings.console_session_seconds}" in flags
