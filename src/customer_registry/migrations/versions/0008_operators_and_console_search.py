@@ -30,6 +30,15 @@ _customers = sa.table(
     sa.column("email_key", sa.String()),
 )
 
+_SET_KEY = (
+    sa.update(_customers)
+    .where(
+        _customers.c.client_id == sa.bindparam("key_client_id"),
+        _customers.c.customer_number == sa.bindparam("key_number"),
+    )
+    .values(email_key=sa.func.nullif(sa.bindparam("key"), ""))
+)
+
 
 def _fill_email_keys() -> None:
     """Case-fold the stored addresses the way ``rules.email_key`` does (SQL's lower() does
@@ -48,13 +57,11 @@ def _fill_email_keys() -> None:
         ).all()
         if not rows:
             return
-        for client_id, number, email in rows:
-            where = sa.and_(c.client_id == client_id, c.customer_number == number)
-            bind.execute(
-                sa.update(_customers)
-                .where(where)
-                .values(email_key=email.strip().casefold() or None)
-            )
+        keys = [
+            {"key_client_id": client_id, "key_number": number, "key": email.strip().casefold()}
+            for client_id, number, email in rows
+        ]
+        bind.execute(_SET_KEY, keys)  # one executemany per batch
         after = (rows[-1][0], rows[-1][1])
 
 
