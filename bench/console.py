@@ -217,6 +217,7 @@ def main() -> None:
     parser.add_argument("--db", choices=("postgres", "sqlite"), default="postgres")
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=30)
+    parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         compat.use_key_file(Path(tmp) / "bench.key")
@@ -231,7 +232,7 @@ def main() -> None:
             key_file = Path(tmp) / "bench.key"
             lines = asyncio.run(_measure(url, key_file, sample, args.customers, args.requests))
         finally:
-            if name is not None:
+            if name is not None and not args.keep:
                 load.drop_pg_database(name)
     heading = f"{args.customers:,} customers in one client, {args.db}, {args.requests} requests"
     sys.stdout.write(heading + "\n" + "\n".join(lines) + "\n")

@@ -96,11 +96,10 @@ def _name_stream(stream: int, column: sa.Column[Any]) -> Any:
         select(
             *_COLUMNS, *NAME_STREAMS, column.label("sort_key"), sa.literal(stream).label("stream")
         )
+        # One lower bound: with a second one (key >= prefix) PostgreSQL may start the index
+        # scan at the weaker of the two and read every key before the prefix.
         .where(
-            _OF_CLIENT,
-            column >= bindparam("low"),
-            column < bindparam("high"),
-            sa.tuple_(column, _c.customer_number) > after,
+            _OF_CLIENT, sa.tuple_(column, _c.customer_number) > after, column < bindparam("high")
         )
         .order_by(column, _c.customer_number)
         .limit(bindparam("limit"))
@@ -119,9 +118,10 @@ async def name_streams(
 ) -> list[Any]:
     """Up to ``limit`` rows of each name stream whose key starts with ``prefix``, after the
     position ``after`` (key, customer number); each row has its ``stream`` and ``sort_key``."""
+    # Customer numbers are never empty: (prefix, "") comes before every key from the prefix on.
+    after = max(after, (prefix, ""))
     params = {
         "client_id": client_id,
-        "low": prefix,
         "high": prefix + "\U0010ffff",
         "after_key": after[0],
         "after_number": after[1],
