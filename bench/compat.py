@@ -29,7 +29,7 @@ def use_key_file(path: Path) -> None:
 
 
 def vault() -> Any:
-    global _vault  # one vault per process, like the service's app.state.vault
+    global _vault  # one vault per process, like the service's app.state.runtime.vault
     if _vault is None:
         from customer_registry.vault import Vault  # only in the sealed schema
 

@@ -88,7 +88,7 @@ Call = Callable[[], Awaitable[httpx.Response]]
 
 async def _operator(app: Any) -> dict[str, str]:
     """A signed-in operator of every client: its cookie and a form token."""
-    async with app.state.database.transaction() as conn:
+    async with app.state.runtime.database.transaction() as conn:
         created = await operators.create_operator(conn, "bench", None)
         assert created is not None
         await operators.set_hash(conn, created[0], await operators.hash_password("bench" * 4))
@@ -98,7 +98,7 @@ async def _operator(app: Any) -> dict[str, str]:
 
 async def _history(http: httpx.AsyncClient, app: Any, number: str) -> None:
     """60 changes of one customer through the Horizon API."""
-    async with app.state.database.transaction() as conn:
+    async with app.state.runtime.database.transaction() as conn:
         issued = await credentials.create_credential(conn, [CLIENT_ID], "bench")
     form = {
         "grant_type": "client_credentials",
@@ -123,7 +123,7 @@ async def _picked(app: Any, customers: int) -> tuple[str, str]:
     """The e-mail address and phone number of a customer in the middle."""
     from customer_registry.db import Sql
 
-    async with app.state.database.reading() as conn:
+    async with app.state.runtime.database.reading() as conn:
         params = {"client_id": CLIENT_ID, "after": _number(customers // 2)}
         row = await conn.fetchrow(Sql(_PICK), params)
     return str(row[0]), str(row[1])
@@ -208,7 +208,7 @@ async def _measure(
                 for name, call in pages.items():
                     lines.append(_line(name, *await _time(call, requests)))
     finally:
-        await app.state.database.close()
+        await app.state.runtime.database.close()
     return lines
 
 

@@ -21,7 +21,7 @@ def new_name() -> str:
 
 async def create_operator(app: FastAPI, name: str, client_ids: Sequence[int] | None = None) -> str:
     """A new operator; returns its one-time password."""
-    async with app.state.database.transaction() as conn:
+    async with app.state.runtime.database.transaction() as conn:
         created = await operators.create_operator(conn, name, client_ids)
     assert created is not None
     return created[1]

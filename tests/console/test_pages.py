@@ -222,6 +222,6 @@ async def test_the_console_can_be_switched_off(settings: Settings) -> None:
         ) as http:
             response = await http.get("/console/sign-in")
     finally:
-        await app.state.database.close()
+        await app.state.runtime.database.close()
 
     assert response.status_code == 404

@@ -93,7 +93,7 @@ async def test_sign_in_is_throttled_after_repeated_failures(
 ) -> None:
     name = new_name()
     one_time = await create_operator(app, name, None)
-    for _ in range(app.state.settings.console_sign_in_failures):
+    for _ in range(app.state.runtime.settings.console_sign_in_failures):
         assert (await sign_in(client, name, "wrong password!")).status_code == 401
 
     response = await sign_in(client, name, one_time)
@@ -107,7 +107,7 @@ async def test_an_expired_session_is_refused(
     app: FastAPI, client: httpx.AsyncClient, client_id: int
 ) -> None:
     await signed_in(app, client, [client_id])
-    async with app.state.database.transaction() as conn:
+    async with app.state.runtime.database.transaction() as conn:
         past = datetime.now(UTC) - timedelta(seconds=1)
         await conn.execute(sa.update(operator_sessions).values(expires_at=past))
 
@@ -144,7 +144,7 @@ async def test_the_session_cookie_is_http_only_strict_and_expiring(
     cookie = next(c for c in response.headers.get_list("set-cookie") if c.startswith("cr_console="))
     flags = {part.strip().lower() for part in cookie.split(";")}
     assert {"httponly", "samesite=strict", "path=/console", "secure"} <= flags
-    assert f"max-age={app.state.settings.console_session_seconds}" in flags
+    assert f"max-age={app.state.runtime.settings.console_session_seconds}" in flags
 
 
 async def test_sign_out_ends_the_session(

@@ -6,7 +6,6 @@ The secrets are 256-bit and 128-bit random values, so a fast digest is as strong
 password hash here, and lets every request be checked with one indexed lookup.
 """
 
-import hashlib
 import secrets
 import uuid
 from collections.abc import Collection, Sequence
@@ -17,10 +16,7 @@ from typing import Any
 from sqlalchemy import func, insert, literal, or_, select, union_all, update
 
 from customer_registry.db import Tx, credential_clients, credentials, customers
-
-
-def digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
+from customer_registry.vault import digest
 
 
 @dataclass(frozen=True, slots=True)

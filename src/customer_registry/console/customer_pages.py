@@ -17,8 +17,8 @@ from customer_registry.console.route import ConsoleRoute
 from customer_registry.console.sessions import Session
 from customer_registry.customers import browse
 from customer_registry.customers.browse import BrowseField, BrowseQuery
+from customer_registry.customers.fields import CustomerNumberText
 from customer_registry.customers.model import Customer
-from customer_registry.customers.rules import CustomerNumberText
 from customer_registry.db import Store
 from customer_registry.db.request import CustomerStore
 

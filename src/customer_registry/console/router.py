@@ -21,6 +21,7 @@ from customer_registry.console.route import ConsoleRoute
 from customer_registry.db import Database
 from customer_registry.db.request import CustomerStore, reads_only
 from customer_registry.errors import NotFound
+from customer_registry.runtime import runtime
 
 logger = structlog.get_logger(__name__)
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
@@ -76,7 +77,7 @@ async def _throttled(
     request: Request, store: CustomerStore, name: str
 ) -> tuple[throttle.Subjects, int | None]:
     """What a sign-in's failure counts against, and the seconds until it may be tried."""
-    settings: Settings = request.app.state.settings
+    settings: Settings = runtime(request).settings
     address = request.client.host if request.client else ""
     subjects = throttle.Subjects.of_operator(name, address)
     limit = settings.console_sign_in_failures
@@ -90,8 +91,8 @@ async def _start_or_count(
     request: Request, operator_id: str | None, subjects: throttle.Subjects
 ) -> str | None:
     """A new session's token, or one more failure counted (None)."""
-    settings: Settings = request.app.state.settings
-    database: Database = request.app.state.database
+    settings: Settings = runtime(request).settings
+    database: Database = runtime(request).database
     # Its own transaction, after the password's check (tens of milliseconds): on SQLite the
     # request's would hold the write lock meanwhile.
     async with database.transaction() as conn:
@@ -103,7 +104,7 @@ async def _start_or_count(
 
 
 def _signed_in(request: Request, token: str, next_page: str) -> Response:
-    seconds: int = request.app.state.settings.console_session_seconds
+    seconds: int = runtime(request).settings.console_session_seconds
     response = pages.redirect(request, next_page)
     response.set_cookie(
         COOKIE, token, max_age=seconds, path=pages.root(request), httponly=True,
@@ -177,8 +178,8 @@ async def choose_password(
     if problem is not None:
         return pages.render(request, "password.html", 400, session=session, error=problem)
     password_hash = await operators.hash_password(password)
-    database: Database = request.app.state.database
-    settings: Settings = request.app.state.settings
+    database: Database = runtime(request).database
+    settings: Settings = runtime(request).settings
     async with database.transaction() as conn:
         await operators.set_hash(conn, session.operator_id, password_hash)
         token = await sessions.start(conn, session.operator_id, settings.console_session_seconds)

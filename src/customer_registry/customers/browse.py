@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from customer_registry.customers import browse_repository, history_repository, rules
+from customer_registry.customers import browse_repository, history_repository, phones, rules
 from customer_registry.customers import reveal_repository as reveals
 from customer_registry.customers.browse_repository import NAME_KEY_NAMES
 from customer_registry.customers.errors import CustomerNotFound
@@ -65,7 +65,7 @@ def _identifiers(store: Store, client_id: int, text: str, field: BrowseField) ->
         "customerNumber": text,
         "nationalId": blind,
         "organizationNumber": blind,
-        "phone": rules.phone_e164(text),
+        "phone": phones.phone_e164(text),
         "email": rules.email_key(text) if "@" in text or field == "email" else None,
     }
     wanted = values if field == "any" else {field: values.get(field)}

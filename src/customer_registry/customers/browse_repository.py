@@ -13,7 +13,8 @@ import sqlalchemy as sa
 from sqlalchemy import ColumnElement, bindparam, or_, select
 
 from customer_registry.customers.model import Customer
-from customer_registry.customers.repository import _COLUMNS, _customer
+from customer_registry.customers.repository import COLUMNS as _COLUMNS
+from customer_registry.customers.sealing import unsealed_customer as _customer
 from customer_registry.db import (
     Sql,
     Store,
