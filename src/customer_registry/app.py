@@ -10,6 +10,7 @@ import structlog
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
+from customer_registry import console
 from customer_registry.auth import oauth, signing
 from customer_registry.auth.external_tokens import ExternalIssuer
 from customer_registry.config import Settings
@@ -122,4 +123,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.router.routes[:0] = [*horizon_plain(api_routes), *subscriptions_plain(api_routes)]
     openapi.install(app)
     docs_pages.install(app)
+    if settings.console:
+        console.install(app)
     return app

@@ -7,12 +7,13 @@ from functools import cache
 from operator import attrgetter
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import select
 
 from customer_registry.customers import sealing
 from customer_registry.customers.model import SEALED_FIELDS, Audit, FieldChange, HistoryEntry
 from customer_registry.customers.repository import HISTORY_INSERT
-from customer_registry.db import Store, customer_history
+from customer_registry.db import Sql, Store, customer_history
 
 _h = customer_history.c
 
@@ -138,3 +139,28 @@ async def reseal(
     return await sealing.reseal_batch(
         store, customer_history, key, after, limit, sealing.resealed_history
     )
+
+
+_NEWEST = Sql(
+    select(customer_history)
+    .where(
+        _h.client_id == sa.bindparam("client_id"),
+        _h.customer_number == sa.bindparam("customer_number"),
+        _h.version <= sa.bindparam("through"),
+    )
+    .order_by(_h.version.desc())
+    .limit(sa.bindparam("limit"))
+)
+
+
+async def newest(
+    store: Store, client_id: int, customer_number: str, *, through: int, limit: int
+) -> list[HistoryEntry]:
+    """Up to ``limit`` entries from version ``through`` down, newest first."""
+    params = {
+        "client_id": client_id,
+        "customer_number": customer_number,
+        "through": through,
+        "limit": limit,
+    }
+    return [_history_entry(store, row) for row in await store.conn.fetch(_NEWEST, params)]

@@ -42,6 +42,11 @@ def name_key(value: str | None) -> str | None:
     return " ".join(unicodedata.normalize("NFKC", value).casefold().split()) or None
 
 
+def email_key(value: str | None) -> str | None:
+    """Search form of an e-mail address: case-folded (mail systems treat local parts so)."""
+    return value.strip().casefold() or None if value else None
+
+
 def full_name(first: str | None, last: str | None) -> str | None:
     return " ".join(part for part in (first, last) if part) or None
 
@@ -60,6 +65,8 @@ def derived_columns(customer: Customer, fields: frozenset[str]) -> dict[str, str
         derived["full_name_key"] = name_key(full_name(customer.first_name, customer.last_name))
     if "company_name" in fields:
         derived["company_name_key"] = name_key(customer.company_name)
+    if "email" in fields:
+        derived["email_key"] = email_key(customer.email)
     return derived
 
 
@@ -74,4 +81,5 @@ def all_derived_columns(customer: Customer) -> dict[str, str | None]:
         "last_name_key": name_key(last),
         "full_name_key": name_key(full_name(first, last)),
         "company_name_key": name_key(customer.company_name),
+        "email_key": email_key(customer.email),
     }

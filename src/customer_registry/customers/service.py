@@ -169,11 +169,21 @@ async def search(
     return SearchResult(items=items, total=total)
 
 
-def _masked(value: object) -> object:
+def masked(value: object) -> object:
+    """Personal data as the history shows it: all but the last two characters hidden."""
     if value is None:
         return None
     text = str(value)
     return "*" * len(text) if len(text) <= 4 else "*" * (len(text) - 2) + text[-2:]
+
+
+def masked_entry(entry: HistoryEntry) -> HistoryEntry:
+    """``entry`` with the values of its personal-data fields masked."""
+    changes = tuple(
+        FieldChange(c.field, masked(c.old), masked(c.new)) if c.field in SEALED_FIELDS else c
+        for c in entry.changes
+    )
+    return dataclasses.replace(entry, changes=changes)
 
 
 async def history(store: Store, client_id: int, customer_number: str) -> list[HistoryEntry]:
@@ -181,18 +191,7 @@ async def history(store: Store, client_id: int, customer_number: str) -> list[Hi
     entries = await history_repository.history(store, client_id, customer_number)
     if not entries:
         raise CustomerNotFound(client_id, customer_number)
-    return [
-        dataclasses.replace(
-            entry,
-            changes=tuple(
-                FieldChange(c.field, _masked(c.old), _masked(c.new))
-                if c.field in SEALED_FIELDS
-                else c
-                for c in entry.changes
-            ),
-        )
-        for entry in entries
-    ]
+    return [masked_entry(entry) for entry in entries]
 
 
 async def _find_stored(store: Store, client_id: int, key: LookupKey) -> Customer | None:

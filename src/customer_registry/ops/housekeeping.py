@@ -1,6 +1,6 @@
 """Expired records are deleted: idempotency records after their 24 hours, token-failure
-counts once their window ended. ``serve`` does it in the background of every worker; the CLI
-on demand (``idempotency purge``).
+counts once their window ended, console sessions once expired. ``serve`` does it in the
+background of every worker; the CLI on demand (``idempotency purge``).
 
 Each batch is a transaction of its own: on SQLite a long delete would hold the write lock,
 and every write of every worker would wait for it.
@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 import structlog
 
 from customer_registry.auth import throttle
+from customer_registry.console import sessions
 from customer_registry.db import Database, Tx
 from customer_registry.http import idempotency
 
@@ -44,17 +45,28 @@ async def purge_token_failures(database: Database) -> int:
     return await _purge(database, lambda conn: throttle.purge_expired(conn, batch=_BATCH))
 
 
+async def purge_sessions(database: Database) -> int:
+    """Delete every expired console session; return how many."""
+    return await _purge(database, lambda conn: sessions.purge_expired(conn, batch=_BATCH))
+
+
 async def purge_periodically(database: Database, interval: float) -> None:
     """Purge now and then every ``interval`` seconds, until cancelled."""
     while True:
         try:
             records = await purge_idempotency(database)
             counts = await purge_token_failures(database)
+            ended = await purge_sessions(database)
         except Exception as exc:
             # Whatever it was (an unreachable database, a busy SQLite lock), the next round
             # deletes what this one could not: the loop must outlive any one failure.
             logger.warning("purge of expired records failed", exc_info=exc)
         else:
-            if records or counts:
-                logger.info("expired records purged", idempotency=records, token_failures=counts)
+            if records or counts or ended:
+                logger.info(
+                    "expired records purged",
+                    idempotency=records,
+                    token_failures=counts,
+                    console_sessions=ended,
+                )
         await asyncio.sleep(interval)
