@@ -3,7 +3,7 @@ database handle for races, and canonical customers to write."""
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import date
 from typing import Any
 
@@ -54,7 +54,7 @@ async def transaction(database: Database, app: FastAPI) -> AsyncIterator[Store]:
         yield Store(conn, app.state.runtime.vault)
 
 
-def store_of(app: FastAPI) -> Any:
+def store_of(app: FastAPI) -> AbstractAsyncContextManager[Store]:
     """A transaction of the app's own database (``transaction``)."""
     return transaction(app.state.runtime.database, app)
 
