@@ -151,6 +151,23 @@ async def test_a_token_from_before_a_rotation_is_not_authenticated(
         await _token_caller(app, claim)
 
 
+@pytest.mark.parametrize(("issued_before", "accepted"), [(60, False), (-60, True)])
+async def test_an_identity_providers_token_counts_only_if_issued_after_the_last_rotation(
+    app: FastAPI, client_id: int, issued_before: int, accepted: bool
+) -> None:
+    issued = await create_credential(app, client_id)
+    async with app.state.runtime.database.transaction() as conn:
+        assert await credentials.rotate_credential(conn, issued.oauth_client_id)
+    # An external token carries no generation: its issue time is compared with the rotation.
+    claim = TokenClaim(client_id, issued.credential_id, int(time.time()) - issued_before)
+
+    if accepted:
+        assert (await _token_caller(app, claim)).client_id == client_id
+    else:
+        with pytest.raises(NotAuthenticated, match="rotated"):
+            await _token_caller(app, claim)
+
+
 async def test_a_token_of_an_unknown_credential_is_not_authenticated(
     app: FastAPI, client_id: int
 ) -> None:

@@ -18,8 +18,8 @@ from customer_registry.customers import (
     search_repository,
     service,
 )
-from customer_registry.customers.errors import IdentifierTaken
-from customer_registry.customers.model import UNCONDITIONAL, Customer, Locked
+from customer_registry.customers.errors import CustomerChanged, IdentifierTaken
+from customer_registry.customers.model import UNCONDITIONAL, Condition, Customer, Locked
 from customer_registry.db import Database, Store
 from tests.customers.conftest import (
     AUDIT,
@@ -116,6 +116,42 @@ async def test_a_write_waits_for_the_transaction_that_holds_the_customer(
     assert [(c.field, c.old, c.new) for c in last.changes] == [
         ("email", "v2@mail.no", "v3@mail.no")
     ]
+
+
+async def _save_if(
+    database: Database, app: FastAPI, customer: Customer, condition: Condition
+) -> Any:
+    async with transaction(database, app) as store:
+        return await service.save(store, write(customer), AUDIT, condition, may_create=True)
+
+
+@pytest.mark.parametrize(
+    ("seeded", "condition"),
+    [(False, Condition(create_only=True)), (True, Condition(versions=frozenset({1})))],
+    ids=["If-None-Match: *", "If-Match: 1"],
+)
+async def test_a_conditional_write_that_waited_for_another_is_refused_once_that_one_wrote(
+    app: FastAPI,
+    other_database: Database,
+    database_url: str,
+    client_id: int,
+    seeded: bool,
+    condition: Condition,
+) -> None:
+    if seeded:
+        async with store_of(app) as store:
+            await _save(store, person(client_id, "c1", email="v1@mail.no"))
+
+    async with store_of(app) as first:
+        won, _ = await _save(first, person(client_id, "c1", email="first@mail.no"))
+        racing = asyncio.create_task(
+            _save_if(other_database, app, person(client_id, "c1", email="late@mail.no"), condition)
+        )
+        await waiting_statement(database_url, racing)
+
+    with pytest.raises(CustomerChanged):
+        await racing
+    assert await _stored(app, client_id, "c1") == won
 
 
 class _Draws:
