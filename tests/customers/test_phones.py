@@ -2,19 +2,21 @@
 
 import re
 from collections.abc import Iterator
+from typing import cast
 
 import phonenumbers
 import pytest
+import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from customer_registry.customers import phones
+from customer_registry.db import customers
 
-_E164 = re.compile(r"\+[1-9][0-9]{1,14}")
 _WRITTEN = st.text("+0123456789 -().x", max_size=24) | st.from_regex(
     r"\+?(00)?[1-9][0-9]{0,2}( ?[0-9]{2,4}){1,4}", fullmatch=True
 )
-_COUNTRIES = st.sampled_from([None, "NO", "SE", "DE", "US", "GB", "EE"])
+_COUNTRIES = st.sampled_from([None, "NO", "SE", "DE", "US", "GB", "EE", "JP", "ID"])
 
 
 @pytest.mark.parametrize(
@@ -38,11 +40,28 @@ def test_a_written_number_is_read_to_its_e164_form_or_none(
     assert phones.phone_e164(raw, country) == e164
 
 
+# Digits after a "+", as long as the search columns hold: phonenumbers allows 17-digit
+# national numbers (Japan, Indonesia), beyond E.164's 15 digits.
+_E164 = re.compile(r"\+[1-9][0-9]+")
+_COLUMN = min(
+    cast(sa.String, column.type).length or 0
+    for column in (customers.c.phone_e164, customers.c.mobile_phone_e164)
+)
+
+
 @settings(deadline=None)  # the first numbers load phonenumbers' metadata
 @given(raw=_WRITTEN, country=_COUNTRIES)
-def test_a_number_is_read_to_e164_or_not_at_all(raw: str, country: str | None) -> None:
+def test_a_number_is_read_to_e164_that_fits_the_search_columns_or_not_at_all(
+    raw: str, country: str | None
+) -> None:
     e164 = phones.phone_e164(raw, country)
-    assert e164 is None or _E164.fullmatch(e164)
+    assert e164 is None or (_E164.fullmatch(e164) and len(e164) <= _COLUMN)
+
+
+@pytest.mark.parametrize("raw", ["+81" + "1" * 17, "+62" + "8" * 17])
+def test_the_longest_possible_numbers_fit_the_search_columns(raw: str) -> None:
+    assert phones.phone_e164(raw) == raw
+    assert len(raw) == _COLUMN
 
 
 def _examples() -> Iterator[tuple[str, phonenumbers.PhoneNumber]]:
