@@ -5,7 +5,6 @@ import asyncio
 import contextlib
 import dataclasses
 import secrets
-from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -20,6 +19,7 @@ from customer_registry.customers import (
 )
 from customer_registry.customers.errors import CustomerChanged, IdentifierTaken
 from customer_registry.customers.model import UNCONDITIONAL, Condition, Customer, Locked
+from customer_registry.customers.service import WriteOutcome
 from customer_registry.db import Database, Store
 from tests.customers.conftest import (
     AUDIT,
@@ -30,14 +30,16 @@ from tests.customers.conftest import (
     write,
 )
 
+Saved = tuple[Customer, WriteOutcome]
 
-async def _save(store: Store, customer: Customer, locked: Locked | None = None) -> Any:
+
+async def _save(store: Store, customer: Customer, locked: Locked | None = None) -> Saved:
     return await service.save(
         store, write(customer), AUDIT, UNCONDITIONAL, may_create=True, locked=locked
     )
 
 
-async def _save_on(database: Database, app: FastAPI, customer: Customer) -> Any:
+async def _save_on(database: Database, app: FastAPI, customer: Customer) -> Saved:
     async with transaction(database, app) as store:
         return await _save(store, customer)
 
@@ -120,7 +122,7 @@ async def test_a_write_waits_for_the_transaction_that_holds_the_customer(
 
 async def _save_if(
     database: Database, app: FastAPI, customer: Customer, condition: Condition
-) -> Any:
+) -> Saved:
     async with transaction(database, app) as store:
         return await service.save(store, write(customer), AUDIT, condition, may_create=True)
 
