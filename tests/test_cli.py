@@ -141,6 +141,7 @@ def test_credentials_list_shows_clients_but_never_secrets(env: dict[str, str]) -
     assert issued["subscriptionKey"] not in result.output
 
 
+@pytest.mark.slow
 async def test_rotation_replaces_secret_key_and_tokens_at_once(
     env: dict[str, str], client: httpx.AsyncClient
 ) -> None:
