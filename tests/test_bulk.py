@@ -237,6 +237,7 @@ async def test_a_database_error_rejects_only_its_row(
     assert (await horizon.get(customer_url(client_id, "h2"))).status_code == 200
 
 
+@pytest.mark.slow
 async def test_an_import_shared_by_two_processes_reports_every_row_in_file_order(
     env: dict[str, str], horizon: httpx.AsyncClient, client_id: int, tmp_path: Path
 ) -> None:
@@ -259,6 +260,7 @@ async def test_an_import_shared_by_two_processes_reports_every_row_in_file_order
     assert list(tmp_path.glob("*.partial")) == []
 
 
+@pytest.mark.slow
 async def test_a_shared_import_of_a_contradictory_csv_header_exits_with_2(
     env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -284,6 +286,7 @@ async def test_usage_errors_exit_with_2(env: dict[str, str], tmp_path: Path) -> 
     assert "inside another column" in contradiction.output
 
 
+@pytest.mark.slow
 def test_import_as_a_process_prints_a_summary(env: dict[str, str], tmp_path: Path) -> None:
     path = write_rows(tmp_path / "rows.jsonl", [horizon_row("p1"), "[]"])
     command = [sys.executable, "-m", "customer_registry", "import", str(path),
@@ -318,6 +321,7 @@ async def test_a_row_bringing_an_identifier_another_customer_holds_is_rejected_a
     assert (await horizon.get(customer_url(client_id, "r2"))).status_code == 404
 
 
+@pytest.mark.slow
 def test_an_import_as_a_process_shares_its_rows_with_a_second_one(
     env: dict[str, str], tmp_path: Path
 ) -> None:

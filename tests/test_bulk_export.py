@@ -155,6 +155,7 @@ def generated_row(index: int) -> dict[str, Any]:
     }  # fmt: skip
 
 
+@pytest.mark.slow
 async def test_twenty_thousand_rows_import_and_export_in_number_order(
     env: dict[str, str], client_id: int, tmp_path: Path
 ) -> None:

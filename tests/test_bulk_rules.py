@@ -27,6 +27,7 @@ def _accepted(value: str) -> bool:
     return True
 
 
+@pytest.mark.slow
 @settings(max_examples=3000)
 @given(local=_LOCAL, domain=_DOMAIN, tld=_TLDS)
 @example(local="a" * 64, domain="b" * 60 + "." + "c" * 60 + "." + "d" * 60, tld=".no")
@@ -89,6 +90,7 @@ _REGIONS = [*sorted(phonenumberutil.SUPPORTED_REGIONS), None, "no", "XX", "001"]
 _PLAIN = st.from_regex(r"\+?[0-9]{1,5}( [0-9]{1,5}){0,4}", fullmatch=True)
 
 
+@pytest.mark.slow
 @settings(max_examples=2000)
 @given(raw=_PLAIN | st.text("+0123456789 -()x", max_size=20), country=st.sampled_from(_REGIONS))
 @example(raw="496 82 180", country="NO")

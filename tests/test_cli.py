@@ -75,6 +75,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@pytest.mark.slow
 def test_serve_on_a_fresh_directory_creates_the_database_and_answers(tmp_path: Path) -> None:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CUSTOMER_REGISTRY_")}
@@ -104,6 +105,7 @@ def test_serve_on_a_fresh_directory_creates_the_database_and_answers(tmp_path: P
     assert f"credentials create --client-id 1234 --server-url http://127.0.0.1:{port}" in output
 
 
+@pytest.mark.slow
 def test_unsupported_database_url_is_one_clear_line(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "customer_registry", "migrate"],
@@ -139,6 +141,7 @@ def test_credentials_list_shows_clients_but_never_secrets(env: dict[str, str]) -
     assert issued["subscriptionKey"] not in result.output
 
 
+@pytest.mark.slow
 async def test_rotation_replaces_secret_key_and_tokens_at_once(
     env: dict[str, str], client: httpx.AsyncClient
 ) -> None:
@@ -240,6 +243,7 @@ def test_migrate_sql_from_scratch_prints_every_migration(
     assert "CREATE TABLE token_failures" in sql.stdout
 
 
+@pytest.mark.slow
 def test_unreachable_database_is_one_clear_line(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "customer_registry", "credentials", "list"],
@@ -270,6 +274,7 @@ def _serve(tmp_path: Path, *args: str, **settings: str) -> subprocess.Popen[str]
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["missing", "a directory", "not UTF-8"])
 def test_serve_refuses_a_person_directory_it_cannot_read(tmp_path: Path, kind: str) -> None:
     path = tmp_path / "people.jsonl"
@@ -286,6 +291,7 @@ def test_serve_refuses_a_person_directory_it_cannot_read(tmp_path: Path, kind: s
     assert "Traceback" not in output
 
 
+@pytest.mark.slow
 def test_serve_on_every_interface_prints_an_address_whose_host_is_allowed(
     tmp_path: Path,
 ) -> None:

@@ -32,6 +32,7 @@ def _run(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_a_command_names_the_database_and_key_file_of_its_directory(tmp_path: Path) -> None:
     created = _run("credentials", "create", "--client-id", "5", "--json", cwd=tmp_path)
 
@@ -57,6 +58,7 @@ def test_the_token_request_shown_names_the_server_url(env: dict[str, str]) -> No
     assert "curl -X POST http://127.0.0.1:9123/oauth/token" in result.output
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("variable", "value", "allowed"),
     [
@@ -77,6 +79,7 @@ def test_an_invalid_setting_is_one_line_and_exit_2(
     assert not (tmp_path / "customer-registry.db").exists()
 
 
+@pytest.mark.slow
 def test_a_key_file_in_a_missing_directory_is_named(tmp_path: Path) -> None:
     key_file = tmp_path / "missing" / "registry.key"
     result = _run("migrate", cwd=tmp_path, CUSTOMER_REGISTRY_KEY_FILE=str(key_file))
@@ -114,6 +117,7 @@ print(sorted(name for name in heavy if name in sys.modules), file=sys.stderr)
 """
 
 
+@pytest.mark.slow
 def test_help_loads_no_web_or_database_library() -> None:
     loaded = {}
     for command in _commands():
@@ -127,6 +131,7 @@ def test_help_loads_no_web_or_database_library() -> None:
     assert set(loaded.values()) == {"[]"}, loaded
 
 
+@pytest.mark.slow
 def test_help_texts_have_no_markup(tmp_path: Path) -> None:
     for command in _commands():
         text = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "100"}).stdout

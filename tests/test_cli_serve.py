@@ -22,6 +22,8 @@ from customer_registry.config import Settings
 from customer_registry.db import open_database
 from tests.conftest import admin, running_server
 
+pytestmark = pytest.mark.slow  # serve as a process
+
 
 def _log(workdir: Path) -> list[dict[str, Any]]:
     """The server's log, every line of which must be a JSON object."""

@@ -11,11 +11,14 @@ from collections import Counter
 from typing import Any
 
 import httpx
+import pytest
 
 from customer_registry.auth import credentials
 from tests.conftest import token_for
 from tests.horizon.conftest import person
 from tests.subscriptions.conftest import CUSTOMERS, seed_post
+
+pytestmark = pytest.mark.slow  # a real multi-worker server
 
 logger = logging.getLogger(__name__)
 WRITERS = 32

@@ -32,6 +32,8 @@ from schemathesis.config import SchemathesisConfig
 from customer_registry.auth.callers import MAX_CLIENT_ID
 from tests.conftest import new_client_id, running_server
 
+pytestmark = pytest.mark.slow  # schemathesis against a real server process
+
 logger = logging.getLogger(__name__)
 EXAMPLES = int(os.environ.get("CONTRACT_EXAMPLES", "100"))
 SEED = 20240601

@@ -8,10 +8,13 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from customer_registry.auth import credentials
 from tests.conftest import start_server, token_for
 from tests.horizon.conftest import customer_url, person
+
+pytestmark = pytest.mark.slow  # server processes killed under load
 
 logger = logging.getLogger(__name__)
 WRITERS = 16

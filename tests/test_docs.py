@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from customer_registry.config import Settings
 from tests.conftest import running_server
 
@@ -28,6 +30,7 @@ def _failing_curl(directory: Path) -> Path:
     return directory
 
 
+@pytest.mark.slow
 def test_api_quick_start_runs_as_written(
     database_url: str, key_file: Path, env: dict[str, str], tmp_path: Path
 ) -> None:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import insert, select
 from typer.testing import CliRunner
@@ -79,6 +80,7 @@ async def test_the_purge_command_deletes_expired_records_and_keeps_the_others(
     assert set(await _stored(app, credential.credential_id)) == {"k"}
 
 
+@pytest.mark.slow
 async def test_serve_purges_expired_records_in_the_background(
     app: FastAPI,
     credential: credentials.IssuedCredential,

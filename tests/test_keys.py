@@ -45,6 +45,7 @@ def recorded(env: dict[str, str], tmp_path: Path) -> dict[str, str]:
     return env
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "command",
     [
@@ -75,6 +76,7 @@ def test_a_key_file_that_does_not_fit_the_database_refuses_to_run(
     assert wrong.exists() == (key_file_state == "different")
 
 
+@pytest.mark.slow
 def test_a_key_file_is_created_for_a_database_without_sealed_data_only(
     empty_database: str, tmp_path: Path
 ) -> None:
@@ -146,6 +148,7 @@ def _token_kid(token: str) -> str:
     return str(jwt.get_unverified_header(token)["kid"])
 
 
+@pytest.mark.slow
 def test_a_retired_signing_key_stops_verifying_within_seconds(
     database_url: str, key_file: Path, env: dict[str, str], tmp_path: Path
 ) -> None:

@@ -291,6 +291,7 @@ def _wait_until_ready(base: str) -> None:
     pytest.fail("the server was not ready within 90 s")
 
 
+@pytest.mark.slow
 def test_metrics_of_several_workers_add_up_and_leave_no_files(tmp_path: Path) -> None:
     port = _free_port()
     base = f"http://127.0.0.1:{port}"

@@ -42,6 +42,7 @@ def test_the_key_file_is_created_readable_by_its_owner_only(tmp_path: Path) -> N
     assert (tmp_path / "new.key").stat().st_mode & 0o777 == 0o600
 
 
+@pytest.mark.slow
 async def test_key_rotation_re_encrypts_everything_while_the_service_runs(
     horizon: httpx.AsyncClient, client_id: int, app: FastAPI, key_file: Path, database_url: str
 ) -> None:

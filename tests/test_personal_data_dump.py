@@ -1,6 +1,7 @@
 """A dump of the database shows none of the personal data written through the API."""
 
 import asyncio
+import os
 import subprocess
 from pathlib import Path
 
@@ -40,8 +41,16 @@ async def _dump(app: FastAPI, database_url: str) -> bytes:
         path = Path(make_url(database_url).database or "")
         return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
     url = make_url(database_url)
-    command = ["pg_dump", "-h", url.host or "", "-U", url.username or "", url.database or ""]
-    dumped = await asyncio.to_thread(subprocess.run, command, capture_output=True, check=True)
+    command = ["pg_dump", "--dbname", url.database or ""]
+    for option, value in (("--host", url.host), ("--port", url.port), ("--username", url.username)):
+        if value is not None:
+            command += [option, str(value)]
+    environment = dict(os.environ)
+    if url.password is not None:
+        environment["PGPASSWORD"] = url.password
+    dumped = await asyncio.to_thread(
+        subprocess.run, command, env=environment, capture_output=True, check=True
+    )
     return dumped.stdout
 
 

@@ -89,6 +89,7 @@ def test_dockerfile_runs_serve_as_a_user_that_is_not_root() -> None:
     assert entrypoint.startswith('["customer-registry", "serve"')
 
 
+@pytest.mark.slow
 def test_dockerfile_settings_and_serve_arguments_are_valid(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

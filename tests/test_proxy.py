@@ -15,6 +15,8 @@ import pytest
 from customer_registry.auth.credentials import IssuedCredential
 from tests.conftest import load, running_server
 
+pytestmark = pytest.mark.slow  # real server processes
+
 PROXY = "127.0.0.2"
 # What the proxy forwards: the Host its client asked for, and the scheme it was asked in.
 FORWARDED = {"Host": "localhost:8443", "X-Forwarded-Proto": "https"}

@@ -21,6 +21,8 @@ import pytest
 from customer_registry.auth.credentials import IssuedCredential
 from tests.conftest import load, start_server
 
+pytestmark = pytest.mark.slow  # a real server process
+
 CLIENTS = 4
 EXIT_BOUND_SECONDS = 15
 

@@ -15,6 +15,8 @@ from tests.conftest import running_server
 from tests.horizon.conftest import customer_url, person
 from tests.subscriptions.conftest import CUSTOMERS
 
+pytestmark = pytest.mark.slow  # real server processes
+
 _FORM = "application/x-www-form-urlencoded"
 
 

@@ -12,7 +12,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="SO_REUSEPORT balances on Linux")
+pytestmark = [
+    pytest.mark.slow,  # real server processes
+    pytest.mark.skipif(sys.platform != "linux", reason="SO_REUSEPORT balances on Linux"),
+]
 
 
 def _owners(state: str, port: int) -> Counter[str]:
