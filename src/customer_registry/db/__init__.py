@@ -5,7 +5,7 @@ the statements (``Sql``) and, through its engine, runs the migrations only.
 """
 
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -24,13 +24,17 @@ from customer_registry.db.tables import (
     credential_clients,
     credentials,
     customer_counts,
+    customer_events,
     customer_history,
     customers,
+    event_positions,
     idempotency_keys,
     key_checks,
     metadata,
     signing_keys,
     token_failures,
+    webhook_deliveries,
+    webhook_endpoints,
 )
 from customer_registry.errors import ConfigurationError
 from customer_registry.vault import Vault
@@ -46,15 +50,19 @@ __all__ = [
     "credential_clients",
     "credentials",
     "customer_counts",
+    "customer_events",
     "customer_history",
     "customers",
     "database_url",
+    "event_positions",
     "idempotency_keys",
     "key_checks",
     "metadata",
     "open_database",
     "signing_keys",
     "token_failures",
+    "webhook_deliveries",
+    "webhook_endpoints",
 ]
 
 
@@ -96,10 +104,12 @@ class Database(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Store:
-    """What the customer repository works on: the transaction and the vault for personal data."""
+    """What the customer repository works on: the transaction and the vault for personal data;
+    ``appended`` is told the source of each change event appended (the app's metrics)."""
 
     conn: Tx
     vault: Vault
+    appended: Callable[[str], None] | None = None
 
 
 # What a statement the database refused raises, on either driver (a lost connection is not).
