@@ -36,6 +36,14 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "json", "console"] = "auto"
     # Set: GET /metrics wants it as a bearer token (request counts reveal business volume).
     metrics_token: SecretStr | None = Field(default=None, min_length=16, max_length=1024)
+    # Change events and webhooks (docs/events.md).
+    event_retention_days: int = Field(default=30, ge=1, le=3650)
+    deliver_webhooks: bool = True
+    webhook_allow_private: bool = False
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    webhook_retry_base_seconds: float = Field(default=5.0, gt=0, le=86400)
+    webhook_retry_max_seconds: float = Field(default=6 * 3600.0, gt=0, le=7 * 86400)
+    webhook_retry_for_seconds: float = Field(default=3 * 86400.0, gt=0, le=30 * 86400)
 
     @field_validator("allowed_hosts", mode="before")
     @classmethod

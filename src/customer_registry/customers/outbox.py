@@ -20,7 +20,13 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 
-from customer_registry.customers.model import SEALED_FIELDS, Audit, Customer, HistoryEntry
+from customer_registry.customers.model import (
+    IDENTITY_FIELDS,
+    SEALED_FIELDS,
+    Audit,
+    Customer,
+    HistoryEntry,
+)
 from customer_registry.db import Sql, Store, Tx, customer_events, event_positions
 
 CREATED, UPDATED, ERASED = "customer.created", "customer.updated", "customer.erased"
@@ -101,7 +107,9 @@ def record_of(
         "occurred_at": changed_at,
         "source": audit.dialect,
         "request_id": None if audit.dialect in _WITHOUT_REQUEST else audit.request_id,
-        "changed_fields": _json([camel(name) for name, _, _ in changes]),
+        "changed_fields": _json(
+            [camel(name) for name, _, _ in changes if name not in IDENTITY_FIELDS]
+        ),
         "previous": _previous(version, changes),
         "customer": _json(snapshot),
         "organization_number": None

@@ -30,7 +30,7 @@ async def request_store(request: Request) -> AsyncIterator[Store]:
     database: Database = request.app.state.database
     opened = database.reading() if _reads(request) else database.transaction()
     async with opened as tx:
-        yield Store(tx, request.app.state.vault)
+        yield Store(tx, request.app.state.vault, request.app.state.metrics.appended)
 
 
 CustomerStore = Annotated[Store, Depends(request_store, scope="function")]

@@ -78,7 +78,7 @@ async def _put(request: Request) -> Response | None:
         return None
     database: Database = request.app.state.database
     async with database.transaction() as conn:
-        store = Store(conn, request.app.state.vault)
+        store = Store(conn, request.app.state.vault, request.app.state.metrics.appended)
         locked = await service.lock_as(store, claim, number)
         caller = callers.Principal(client_id, claim.credential_id, locked)
         return await write(request, store, caller, number, body)

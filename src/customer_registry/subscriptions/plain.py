@@ -48,8 +48,9 @@ async def _post(request: Request) -> Response | None:
     if body is None:
         return None
     database: Database = request.app.state.database
+    state = request.app.state
     async with database.transaction() as conn:
-        return await create(request, Store(conn, request.app.state.vault), caller, body)
+        return await create(request, Store(conn, state.vault, state.metrics.appended), caller, body)
 
 
 def plain_routes(routes: list[APIRoute]) -> list[Route]:
