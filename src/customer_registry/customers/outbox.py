@@ -189,3 +189,21 @@ async def append_many(store: Store, records: Sequence[Record]) -> None:
         await store.conn.copy(customer_events.name, COLUMNS, rows)
     else:
         await append_in_order(store.conn, records)
+
+
+_SCRUB = Sql(
+    sa.update(customer_events)
+    .where(
+        customer_events.c.client_id == sa.bindparam("client_id"),
+        customer_events.c.customer_number == sa.bindparam("customer_number"),
+    )
+    .values(customer=None, previous=None, organization_number=None)
+)
+
+
+async def scrub(conn: Tx, client_id: int, customer_number: str) -> None:
+    """Remove the customer's data from its kept events, for its erasure (issue 16), in the
+    erasure's transaction: the events stay, without ``customer`` and ``previous``, so that a
+    consumer still sees each version in order. It reads the client's events (there is no
+    index by customer): an erasure is rare, and events are kept for weeks only."""
+    await conn.execute(_SCRUB, {"client_id": client_id, "customer_number": customer_number})

@@ -302,6 +302,21 @@ async def deliverer(
         )
 
 
+async def deliver_now(database: Database, vault: Vault, settings: Settings) -> bool:
+    """Deliver what is due now, round after round, until nothing is; False when another
+    deliverer holds the SQLite database's lock file (and nothing was done)."""
+    lock = _LockFile(settings)
+    if not lock.held():
+        return False
+    try:
+        async with deliverer(database, vault, settings) as context:
+            while await deliver_due(context):
+                pass
+    finally:
+        lock.release()
+    return True
+
+
 async def deliver_forever(
     database: Database, vault: Vault, settings: Settings, observer: Observer | None = None
 ) -> None:
