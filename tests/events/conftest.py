@@ -80,3 +80,11 @@ async def deliver_until(app: FastAPI, done: Callable[[], bool], timeout: float =
                 raise TimeoutError("delivery did not finish in time")
             if not await delivery.deliver_due(context):
                 await asyncio.sleep(0.02)
+
+
+async def drain(app: FastAPI) -> None:
+    """Run delivery rounds until nothing is due."""
+    state = app.state
+    async with delivery.deliverer(state.database, state.vault, state.settings) as context:
+        while await delivery.deliver_due(context):
+            pass
