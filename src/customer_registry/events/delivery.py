@@ -48,11 +48,6 @@ IDLE_SECONDS = 0.1  # between looks for work when there was none
 CONCURRENT_ROUNDS = 4  # per process: a slow receiver does not hold up the others
 
 
-def secret_context(client_id: int, endpoint_id: str) -> str:
-    # Part of the stored data (migration 0007 names it): never change it.
-    return f"webhooks/{client_id}/{endpoint_id}"
-
-
 class Observer(Protocol):
     def delivery(self, outcome: str, lag_seconds: float | None = None) -> None: ...
 
@@ -98,7 +93,7 @@ class _Round:
         self.endpoint = {name: endpoint[name] for name in endpoints.ENDPOINT_STATE}
         self.key = (endpoint["client_id"], endpoint["id"])
         self.url = endpoint["url"]
-        self.secret = context.vault.decrypt(endpoint["secret"], secret_context(*self.key))
+        self.secret = context.vault.decrypt(endpoint["secret"], endpoints.secret_context(*self.key))
         types = endpoint["event_types"]
         self.types = frozenset(json.loads(types)) if types else None
         self.blocked: set[str] = set()  # customers with an earlier delivery pending

@@ -19,9 +19,11 @@ import sqlalchemy as sa
 from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql
 
+from customer_registry.customers.outbox import organization_context
 from customer_registry.db import (
     Database,
     Sql,
+    Store,
     Tx,
     customer_events,
     event_positions,
@@ -191,3 +193,39 @@ async def purge_batch(
         await conn.execute(_DELETE_DELIVERIES, params)
         await conn.execute(_PURGED, params)
     return through
+
+
+_SEALED = Sql(
+    select(_e.client_id, _e.seq, _e.event_id, _e.organization_number)
+    .where(
+        sa.tuple_(_e.client_id, _e.seq) > sa.tuple_(bindparam("client_id"), bindparam("seq")),
+        _e.organization_number.is_not(None),
+    )
+    .order_by(_e.client_id, _e.seq)
+    .limit(bindparam("limit"))
+)
+_RESEALED = Sql(
+    update(customer_events)
+    .where(_CLIENT, _e.seq == bindparam("key_seq"))
+    .values(organization_number=bindparam("sealed"))
+)
+
+
+async def reseal(
+    store: Store, after: tuple[int, int] | None, limit: int
+) -> tuple[int, tuple[int, int] | None]:
+    """Re-encrypt with the current key the organisation numbers of the next ``limit`` events
+    that hold one (``keys rotate``); returns how many changed and where to go on (None: done)."""
+    client_id, seq = after or (-1, -1)
+    params = {"client_id": client_id, "seq": seq, "limit": limit}
+    rows = await store.conn.fetch(_SEALED, params)
+    changed = 0
+    for row in rows:
+        where = organization_context(row["client_id"], row["event_id"])
+        sealed = store.vault.reseal(row["organization_number"], where)
+        if sealed is not None:
+            key = {"client_id": row["client_id"], "key_seq": row["seq"], "sealed": sealed}
+            await store.conn.execute(_RESEALED, key)
+            changed += 1
+    last = (rows[-1]["client_id"], rows[-1]["seq"]) if len(rows) == limit else None
+    return changed, last

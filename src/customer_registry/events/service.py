@@ -17,7 +17,6 @@ from customer_registry.db import Database, Store, Tx
 from customer_registry.errors import BusinessError, NotFound
 from customer_registry.events import repository, sending
 from customer_registry.events import webhook_repository as endpoints
-from customer_registry.events.delivery import secret_context
 
 POLL_SECONDS = 0.05  # a long poll sees a change within this (plus the look itself)
 
@@ -90,7 +89,7 @@ async def add_webhook(
         "id": endpoint_id,
         "url": url,
         "event_types": json.dumps(list(event_types)) if event_types else None,
-        "secret": store.vault.encrypt(secret, secret_context(client_id, endpoint_id)),
+        "secret": store.vault.encrypt(secret, endpoints.secret_context(client_id, endpoint_id)),
         "created_at": datetime.now(UTC),
         "position": last,
         "retry_at": None,

@@ -13,6 +13,13 @@ from customer_registry.db import (
     webhook_deliveries,
     webhook_endpoints,
 )
+from customer_registry.vault import Vault
+
+
+def secret_context(client_id: int, endpoint_id: str) -> str:
+    """The associated data of an endpoint's sealed secret: part of the stored data."""
+    return f"webhooks/{client_id}/{endpoint_id}"
+
 
 _w, _d, _e = webhook_endpoints.c, webhook_deliveries.c, customer_events.c
 _ENDPOINT = sa.and_(_w.client_id == bindparam("client_id"), _w.id == bindparam("endpoint_id"))
@@ -206,3 +213,19 @@ async def drop_delivered(conn: Tx, key: Key, positions: list[int]) -> None:
     if positions:
         rows = [_key(key) | {"key_position": position} for position in positions]
         await conn.executemany(_DROP_DELIVERY, rows)
+
+
+_SECRETS = Sql(select(_w.client_id, _w.id, _w.secret))
+_RESEAL = Sql(update(webhook_endpoints).where(_ENDPOINT).values(secret=bindparam("sealed")))
+
+
+async def reseal(conn: Tx, vault: Vault) -> int:
+    """Seal every endpoint's secret with the vault's current key (``keys rotate``)."""
+    done = 0
+    for row in await conn.fetch(_SECRETS):
+        sealed = vault.reseal(row["secret"], secret_context(row["client_id"], row["id"]))
+        if sealed is not None:
+            key = {"client_id": row["client_id"], "endpoint_id": row["id"], "sealed": sealed}
+            await conn.execute(_RESEAL, key)
+            done += 1
+    return done
