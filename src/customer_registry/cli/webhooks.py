@@ -149,7 +149,7 @@ def deliver(
         bool, typer.Option("--once", help="Deliver what is due now, then exit.")
     ] = False,
 ) -> None:
-    """Deliver webhooks until stopped (beside `serve` with DELIVER_WEBHOOKS=false, or more)."""
+    """Deliver webhooks until stopped, from a process of its own (serve delivers too)."""
     current = settings()
     if once:
         if not on_database(current, lambda database: _deliver_now(database, current)):
