@@ -88,9 +88,12 @@ async def list_events(
     )
 
 
-async def _allowed(request: Request, body: schemas.WebhookIn) -> schemas.WebhookIn:
-    """The new endpoint, once its URL may receive webhooks: checked before the request's
-    transaction begins (a name lookup must not hold SQLite's writers)."""
+async def _allowed(
+    request: Request, body: schemas.WebhookIn, _: Annotated[Principal, Depends(_reader)]
+) -> schemas.WebhookIn:
+    """The new endpoint, once the token covers the client and the URL may receive webhooks:
+    checked before the request's transaction begins (a name lookup must not hold SQLite's
+    writers)."""
     try:
         allow = request.app.state.settings.webhook_allow_private
         await targets.checked(str(body.url), allow_private=allow)
