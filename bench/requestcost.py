@@ -164,12 +164,12 @@ async def _measure(
 ) -> dict[str, tuple[float, float]]:
     app = create_app(Settings(database_url=url, key_file=key_file))
     client_id = secrets.randbelow(2**31 - 2) + 1  # a shared database may hold older runs
-    async with app.state.database.transaction() as conn:
+    async with app.state.runtime.database.transaction() as conn:
         issued = await credentials.create_credential(conn, [client_id], "bench")
     token = await _token(app, issued)
     # The service's access line, request id and metrics around hello world: their cost is
     # the difference between the first two rows.
-    observed = RequestObservability(_hello(), Metrics(app.state.database))
+    observed = RequestObservability(_hello(), Metrics(app.state.runtime.database))
     results = {
         "hello world": await _cpu_per_call(_asgi_call(_hello(), "GET", "/", {}, b""), requests),
         "hello world + access line, request id, metrics": await _cpu_per_call(
@@ -182,7 +182,7 @@ async def _measure(
     for name, call in routes.items():
         if not only or any(part in name for part in only):
             results[name] = await _cpu_per_call(call, requests)
-    await app.state.database.close()
+    await app.state.runtime.database.close()
     return results
 
 

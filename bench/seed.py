@@ -14,7 +14,7 @@ from itertools import accumulate
 from typing import Any
 
 from bench import compat, names
-from customer_registry.customers import rules
+from customer_registry.customers import identifiers
 from customer_registry.customers.model import CUSTOMER_FIELDS, STORE_FIELDS, Customer
 from customer_registry.db import customers as customers_table
 
@@ -106,16 +106,16 @@ class CustomerFactory:
 
     def _ids(self, client_id: int) -> dict[str, Any]:
         internal, sign_up = self.taken.setdefault(client_id, (set(), set()))
-        number, sign_up_id = rules.new_internal_number(), rules.new_sign_up_id()
+        number, sign_up_id = identifiers.new_internal_number(), identifiers.new_sign_up_id()
         # 9-digit random ids collide a few times per 100,000 rows; the service retries too.
         while number in internal:
-            number = rules.new_internal_number()
+            number = identifiers.new_internal_number()
         while sign_up_id in sign_up:
-            sign_up_id = rules.new_sign_up_id()
+            sign_up_id = identifiers.new_sign_up_id()
         internal.add(number)
         sign_up.add(sign_up_id)
         return {
-            "payment_id": rules.new_payment_id(),
+            "payment_id": identifiers.new_payment_id(),
             "internal_number": number,
             "sign_up_id": sign_up_id,
         }

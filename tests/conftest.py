@@ -120,7 +120,7 @@ def settings(database_url: str, key_file: Path) -> Settings:
 async def app(settings: Settings) -> AsyncIterator[FastAPI]:
     application = create_app(settings)
     yield application
-    await application.state.database.close()
+    await application.state.runtime.database.close()
 
 
 @pytest.fixture
@@ -140,7 +140,7 @@ def client_id() -> int:
 
 
 async def create_credential(app: FastAPI, *client_ids: int) -> credentials.IssuedCredential:
-    async with app.state.database.transaction() as conn:
+    async with app.state.runtime.database.transaction() as conn:
         return await credentials.create_credential(conn, client_ids, "test")
 
 

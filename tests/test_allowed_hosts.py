@@ -15,7 +15,7 @@ TWIN = {"Idempotency-Key": "allowed-hosts"}
 
 
 def configure(app: FastAPI, **changes: Any) -> None:
-    app.state.settings = app.state.settings.model_copy(update=changes)
+    app.state.runtime.settings = app.state.runtime.settings.model_copy(update=changes)
 
 
 @pytest.mark.parametrize("headers", [EVIL, {**EVIL, **TWIN}], ids=["plain", "twin"])

@@ -11,8 +11,8 @@ from tests.horizon.conftest import customer_url, person
 
 
 async def _signing_key(app: FastAPI) -> tuple[str, str]:
-    async with app.state.database.transaction() as conn:
-        return await signing.signing_key(conn, app.state.vault)
+    async with app.state.runtime.database.transaction() as conn:
+        return await signing.signing_key(conn, app.state.runtime.vault)
 
 
 @pytest.mark.parametrize(
@@ -38,7 +38,7 @@ async def _self_made_token(
     now = int(time.time())
     claims = {
         "sub": credential.credential_id,
-        "aud": app.state.settings.token_audience,
+        "aud": app.state.runtime.settings.token_audience,
         "iat": now - age,
         "exp": now - age + 3600,
     }
@@ -128,7 +128,7 @@ async def test_revoked_credentials_tokens_stop_working(
     client_id: int,
 ) -> None:
     assert (await horizon.get(customer_url(client_id, "c1"))).status_code == 404
-    async with app.state.database.transaction() as conn:
+    async with app.state.runtime.database.transaction() as conn:
         assert await credentials.revoke_credential(conn, credential.oauth_client_id)
 
     response = await horizon.get(customer_url(client_id, "c1"))

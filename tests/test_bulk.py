@@ -199,7 +199,7 @@ async def test_registry_rows_bring_their_identifiers_to_new_customers_only(
 @pytest.fixture
 async def poisoned(app: FastAPI, client_id: int) -> AsyncIterator[str]:
     """A customer number the database itself refuses to insert for this test's client."""
-    async with app.state.database.transaction() as conn:
+    async with app.state.runtime.database.transaction() as conn:
         if conn.dialect == "postgresql":
             await conn.execute(text(
                 "CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS "
@@ -213,7 +213,7 @@ async def poisoned(app: FastAPI, client_id: int) -> AsyncIterator[str]:
             f"(NEW.client_id = {client_id} AND NEW.customer_number = 'poison') {body}"
         ))  # fmt: skip
     yield "poison"
-    async with app.state.database.transaction() as conn:
+    async with app.state.runtime.database.transaction() as conn:
         await conn.execute(text("DROP TRIGGER poison" + (
             " ON customers" if conn.dialect == "postgresql" else ""
         )))  # fmt: skip

@@ -59,7 +59,7 @@ async def empty_app(empty_database: str, key_file: Path) -> AsyncIterator[FastAP
     settings = Settings(database_url=empty_database, key_file=key_file, allowed_hosts=ALLOWED_HOSTS)
     application = create_app(settings)
     yield application
-    await application.state.database.close()
+    await application.state.runtime.database.close()
 
 
 async def test_registry_export_imported_into_an_empty_database_answers_the_same(
@@ -184,7 +184,7 @@ async def test_csv_export_of_a_client_without_customers_is_its_header(env: dict[
 async def test_writes_go_on_while_an_export_reads(
     app: FastAPI, horizon: httpx.AsyncClient, client_id: int
 ) -> None:
-    async with app.state.database.snapshot() as export:  # what `export` reads in
+    async with app.state.runtime.database.snapshot() as export:  # what `export` reads in
         await export.fetch(text("SELECT count(*) FROM customers"))
         response = await horizon.put(customer_url(client_id, "c1"), json=person())
 

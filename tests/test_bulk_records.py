@@ -18,7 +18,7 @@ from customer_registry.customers import (
     copy_writes,
     history_repository,
     outbox,
-    repository,
+    sealing,
 )
 from customer_registry.customers.model import (
     CUSTOMER_FIELDS,
@@ -73,7 +73,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
 def _opened(store: Store, customer: Customer, row: dict[str, Any]) -> dict[str, Any]:
     """``row`` with its personal data decrypted: sealing draws a new nonce each time."""
     number = customer.customer_number
-    where = {name: repository.context(customer.client_id, number, name) for name in SEALED_FIELDS}
+    where = {name: sealing.context(customer.client_id, number, name) for name in SEALED_FIELDS}
     return {
         name: store.vault.decrypt(value, where[name])
         if name in SEALED_FIELDS and value is not None
@@ -85,7 +85,7 @@ def _opened(store: Store, customer: Customer, row: dict[str, Any]) -> dict[str, 
 @settings(max_examples=300, deadline=None)
 @given(customer=_CUSTOMERS)
 def test_a_copied_record_holds_a_single_writes_row(store: Store, customer: Customer) -> None:
-    row = repository._row(store, customer, CUSTOMER_FIELDS)
+    row = sealing.sealed_row(store, customer, CUSTOMER_FIELDS)
     record = dict(zip(copy_writes.NAMES, bulk_repository.record(store, customer), strict=True))
 
     assert _opened(store, customer, record) == _opened(store, customer, row)
@@ -141,7 +141,7 @@ def _opened_changes(store: Store, entry: HistoryEntry, text: str) -> list[dict[s
     changed: list[dict[str, Any]] = json.loads(text)
     for change in changed:
         if change["field"] in SEALED_FIELDS:
-            where = repository.context(entry.client_id, entry.customer_number, "history/")
+            where = sealing.context(entry.client_id, entry.customer_number, "history/")
             for side in ("old", "new"):
                 if change[side] is not None:
                     change[side] = store.vault.decrypt(change[side], where + change["field"])
@@ -182,14 +182,14 @@ def _customer(client_id: int, number: str, **values: Any) -> Customer:
 
 
 async def _stored(app: FastAPI, client_id: int) -> dict[str, Customer]:
-    async with app.state.database.transaction() as conn:
-        store = Store(conn, app.state.vault)
+    async with app.state.runtime.database.transaction() as conn:
+        store = Store(conn, app.state.runtime.vault)
         return await bulk_repository.lock_many(store, client_id, ["c0", "c1", "c2", "c3"])
 
 
 async def _create_many(app: FastAPI, customers: list[Customer]) -> set[str]:
-    async with app.state.database.transaction() as conn:
-        store = Store(conn, app.state.vault)
+    async with app.state.runtime.database.transaction() as conn:
+        store = Store(conn, app.state.runtime.vault)
         creates = [(customer, _AUDIT) for customer in customers]
         return await bulk_repository.create_many(store, creates, datetime.now(UTC))
 

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from phonenumbers import PhoneMetadata, phonenumberutil
 from stdnum import luhn
 
-from customer_registry.customers import rules
+from customer_registry.customers import fields, identifiers, phones
 
 _LOCAL = st.text(st.sampled_from("ab.Z09-_+!\"'(@ é"), min_size=0, max_size=70)
 _DOMAIN = st.text(st.sampled_from("abz09.-_xn@ éA"), min_size=0, max_size=30).map(
@@ -36,7 +36,7 @@ def test_plainly_valid_addresses_are_those_email_validator_accepts(
     local: str, domain: str, tld: str
 ) -> None:
     address = f"{local}@{domain}{tld}"
-    if rules._plainly_valid(address):
+    if fields._plainly_valid(address):
         assert _accepted(address)
 
 
@@ -45,25 +45,25 @@ def test_plainly_valid_addresses_are_those_email_validator_accepts(
 )
 def test_email_address_accepts_or_refuses_as_email_validator(address: str) -> None:
     if _accepted(address):
-        assert rules.email_address(address) == address
+        assert fields.email_address(address) == address
     else:
         with pytest.raises(ValueError, match=r"."):
-            rules.email_address(address)
+            fields.email_address(address)
 
 
 @given(st.text(st.sampled_from("0123456789"), min_size=1, max_size=30))
 def test_luhn_check_digit_is_stdnums(digits: str) -> None:
-    assert rules.luhn_check_digit(digits) == luhn.calc_check_digit(digits)
+    assert identifiers.luhn_check_digit(digits) == luhn.calc_check_digit(digits)
 
 
 def test_new_payment_id_has_21_digits_and_a_valid_check_digit() -> None:
-    payment_id = rules.new_payment_id()
+    payment_id = identifiers.new_payment_id()
     assert len(payment_id) == 21
     assert luhn.is_valid(payment_id)
 
 
 def test_new_identifiers_are_shaped_as_those_drawn_one_by_one() -> None:
-    drawn = rules.new_identifiers(500)
+    drawn = identifiers.new_identifiers(500)
 
     assert len(drawn) == 500
     for payment_id, internal_number, sign_up_id in drawn:
@@ -77,7 +77,7 @@ def test_new_identifiers_are_shaped_as_those_drawn_one_by_one() -> None:
 
 @pytest.mark.parametrize("limit", [1, 2, 3, 255, 256, 257, 10**20])
 def test_draws_below_a_limit_stay_below_it_and_reach_its_ends(limit: int) -> None:
-    drawn = rules._below(limit, 2000)
+    drawn = identifiers._below(limit, 2000)
 
     assert len(drawn) == 2000
     assert all(0 <= value < limit for value in drawn)
@@ -96,7 +96,7 @@ _PLAIN = st.from_regex(r"\+?[0-9]{1,5}( [0-9]{1,5}){0,4}", fullmatch=True)
 @example(raw="0044 20 7946 0958", country="DE")
 @example(raw="+999 123 456", country="NO")
 def test_quick_phone_e164_reads_numbers_as_phonenumbers_does(raw: str, country: str | None) -> None:
-    assert rules.quick_phone_e164(raw, country) == rules.phone_e164(raw, country)
+    assert phones.quick_phone_e164(raw, country) == phones.phone_e164(raw, country)
 
 
 def _digits(rng: random.Random, count: int) -> str:
@@ -122,9 +122,9 @@ def test_quick_phone_e164_reads_every_regions_numbers_as_phonenumbers_does() -> 
     rng = random.Random(7)
     for region in sorted(phonenumberutil.SUPPORTED_REGIONS):
         for raw in _numbers_of(region, rng):
-            assert rules.quick_phone_e164(raw, region) == rules.phone_e164(raw, region), raw
+            assert phones.quick_phone_e164(raw, region) == phones.phone_e164(raw, region), raw
 
 
 @given(st.text(st.sampled_from("0123456789"), min_size=1, max_size=30))
 def test_a_batchs_payment_ids_end_in_stdnums_check_digit(digits: str) -> None:
-    assert rules._payment_id(digits) == digits + luhn.calc_check_digit(digits)
+    assert identifiers._payment_id(digits) == digits + luhn.calc_check_digit(digits)

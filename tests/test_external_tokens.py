@@ -51,7 +51,7 @@ async def idp_app(settings: Settings, jwks_url: str) -> AsyncIterator[FastAPI]:
     provider = {"oauth_jwks_url": jwks_url, "oauth_issuer": ISSUER}
     app = create_app(settings.model_copy(update=provider))
     yield app
-    await app.state.database.close()
+    await app.state.runtime.database.close()
 
 
 def idp_token(client: str, **changes: Any) -> str:
@@ -73,7 +73,7 @@ async def _get(app: FastAPI, client_id: int, token: str) -> httpx.Response:
 @pytest.fixture
 async def idp_client(idp_app: FastAPI) -> tuple[int, str]:
     client_id, oauth_client = new_client_id(), f"idp-{new_client_id()}"
-    async with idp_app.state.database.transaction() as conn:
+    async with idp_app.state.runtime.database.transaction() as conn:
         await credentials.create_credential(conn, [client_id], "idp", oauth_client)
     return client_id, oauth_client
 
@@ -112,7 +112,7 @@ async def test_the_credential_still_decides_clients_and_revocation(
 ) -> None:
     client_id, oauth_client = idp_client
     other_client = await _get(idp_app, new_client_id(), idp_token(oauth_client))
-    async with idp_app.state.database.transaction() as conn:
+    async with idp_app.state.runtime.database.transaction() as conn:
         await credentials.revoke_credential(conn, oauth_client)
     revoked = await _get(idp_app, client_id, idp_token(oauth_client))
 

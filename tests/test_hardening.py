@@ -99,12 +99,12 @@ async def test_a_request_that_finds_every_connection_busy_is_a_503(
 ) -> None:
     # The same kind of database the service opens, waiting 0.2 s instead of 30 for its turn.
     busy = open_database(settings.model_copy(update={"db_pool_size": 1}), acquire_timeout=0.2)
-    service_database, app.state.database = app.state.database, busy
+    service_database, app.state.runtime.database = app.state.runtime.database, busy
     try:
         async with busy.transaction():  # holds the only connection (SQLite: the writer's turn)
             response = await horizon.put(customer_url(client_id, "c1"), json=person())
     finally:
-        app.state.database = service_database
+        app.state.runtime.database = service_database
         await busy.close()
 
     assert response.status_code == 503

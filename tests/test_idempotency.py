@@ -89,7 +89,7 @@ async def test_keys_belong_to_one_credential(
 
 async def _claim(app: FastAPI, credential_id: str, key: str) -> None:
     past = datetime.now(UTC) - timedelta(hours=1)
-    async with app.state.database.transaction() as conn:
+    async with app.state.runtime.database.transaction() as conn:
         await conn.execute(
             insert(idempotency_keys).values(
                 credential_id=credential_id,
@@ -114,7 +114,7 @@ async def test_a_repeat_while_the_first_is_running_is_409(
         pytest.skip("SQLite runs writers one at a time: a repeat waits and gets the replay")
     url = customer_url(client_id, "c1")
     lock = idempotency.lock_id(credential.credential_id, "k-running")
-    async with app.state.database.transaction() as first_request:
+    async with app.state.runtime.database.transaction() as first_request:
         await first_request.execute(text("SELECT pg_advisory_xact_lock(:l)"), {"l": lock})
         repeat = await both.put(url, json=person(), headers={"Idempotency-Key": "k-running"})
 

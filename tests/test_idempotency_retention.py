@@ -22,12 +22,12 @@ _k = idempotency_keys.c
 
 async def _stored(app: FastAPI, credential_id: str) -> dict[str, bytes | None]:
     query = select(_k.idempotency_key, _k.body).where(_k.credential_id == credential_id)
-    async with app.state.database.reading() as conn:
+    async with app.state.runtime.database.reading() as conn:
         return {row[0]: row[1] for row in await conn.fetch(query)}
 
 
 async def _expired_record(app: FastAPI, credential_id: str, key: str) -> None:
-    async with app.state.database.transaction() as conn:
+    async with app.state.runtime.database.transaction() as conn:
         await conn.execute(
             insert(idempotency_keys).values(
                 credential_id=credential_id,
@@ -87,7 +87,7 @@ async def test_serve_purges_expired_records_in_the_background(
     tmp_path: Path,
 ) -> None:
     await _expired_record(app, credential.credential_id, "expired")
-    async with app.state.database.transaction() as conn:
+    async with app.state.runtime.database.transaction() as conn:
         ended = datetime.now(UTC) - timedelta(seconds=1)
         values = {"subject": f"ended-{credential.credential_id}", "window_ends_at": ended}
         await conn.execute(insert(token_failures).values(failures=3, **values))
@@ -97,7 +97,7 @@ async def test_serve_purges_expired_records_in_the_background(
         deadline = time.monotonic() + 30
         while await _stored(app, credential.credential_id) and time.monotonic() < deadline:
             await asyncio.sleep(0.2)
-        async with app.state.database.reading() as conn:
+        async with app.state.runtime.database.reading() as conn:
             remaining_counts = await conn.fetch(counts)
 
     assert await _stored(app, credential.credential_id) == {}

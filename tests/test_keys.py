@@ -123,10 +123,10 @@ async def test_the_stored_signing_secret_cannot_sign_tokens(
     client_id: int,
     credential: credentials.IssuedCredential,
 ) -> None:
-    async with app.state.database.reading() as conn:
+    async with app.state.runtime.database.reading() as conn:
         rows = await conn.fetch(select(signing_keys.c.kid, signing_keys.c.secret))
     now = int(time.time())
-    claims = {"sub": credential.credential_id, "aud": app.state.settings.token_audience,
+    claims = {"sub": credential.credential_id, "aud": app.state.runtime.settings.token_audience,
               "iat": now, "exp": now + 600, "gen": 0}  # fmt: skip
     forged = [
         jwt.encode(claims, row["secret"], algorithm="HS256", headers={"kid": row["kid"]})
@@ -190,7 +190,7 @@ async def test_a_token_issued_in_the_same_second_as_a_rotation_is_refused(
 ) -> None:
     issued = await create_credential(app, client_id)
     token = await token_for(client, issued)
-    async with app.state.database.transaction() as conn:
+    async with app.state.runtime.database.transaction() as conn:
         await credentials.rotate_credential(conn, issued.oauth_client_id)
 
     response = await client.get(
@@ -253,7 +253,7 @@ async def test_one_national_id_has_unrelated_blind_indexes_in_two_clients(
     await horizon.put(
         customer_url(other, "same"), json=body, headers={"Authorization": f"Bearer {other_token}"}
     )
-    async with app.state.database.reading() as conn:
+    async with app.state.runtime.database.reading() as conn:
         indexes = [
             await conn.fetchval(
                 select(customers.c.ssn_index).where(

@@ -65,14 +65,14 @@ async def test_token_from_one_app_works_in_another_over_the_same_database(
     from customer_registry.app import create_app
 
     token = (await client.post("/oauth/token", data=form(credential))).json()["access_token"]
-    restarted = create_app(app.state.settings)
+    restarted = create_app(app.state.runtime.settings)
     transport = httpx.ASGITransport(app=restarted)
     async with httpx.AsyncClient(transport=transport, base_url="https://x.test") as other:
         response = await other.get(
             f"/customer/v1/clients/{client_id}/customers/nobody",
             headers={"Authorization": f"Bearer {token}"},
         )
-    await restarted.state.database.close()
+    await restarted.state.runtime.database.close()
 
     assert response.status_code == 404
 
@@ -90,7 +90,7 @@ async def test_wrong_client_credentials_are_invalid_client(
 async def test_revoked_credential_gets_no_token(
     client: httpx.AsyncClient, credential: credentials.IssuedCredential, app: FastAPI
 ) -> None:
-    async with app.state.database.transaction() as conn:
+    async with app.state.runtime.database.transaction() as conn:
         await credentials.revoke_credential(conn, credential.oauth_client_id)
 
     response = await client.post("/oauth/token", data=form(credential))

@@ -89,7 +89,7 @@ async def app_for(tmp_path: Path) -> AsyncIterator[AppFor]:
 
     yield build
     for app in apps:
-        await app.state.database.close()
+        await app.state.runtime.database.close()
 
 
 async def test_request_id_from_the_client_is_echoed(client: httpx.AsyncClient) -> None:
@@ -213,7 +213,9 @@ async def test_metrics_with_a_token_configured_answer_only_its_bearer(
     client: httpx.AsyncClient, app: FastAPI
 ) -> None:
     token = "scrape-" + "s" * 24
-    app.state.settings = app.state.settings.model_copy(update={"metrics_token": SecretStr(token)})
+    app.state.runtime.settings = app.state.runtime.settings.model_copy(
+        update={"metrics_token": SecretStr(token)}
+    )
 
     anonymous = await client.get("/metrics")
     wrong = await client.get("/metrics", headers={"Authorization": f"Bearer {token}x"})

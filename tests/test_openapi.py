@@ -8,20 +8,25 @@ import pytest
 import schemathesis
 
 from customer_registry.app import create_app
-from customer_registry.auth.oauth import OAuthError, OAuthErrorOut, TooManyFailures
+from customer_registry.auth.oauth import (
+    OAuthClientRefused,
+    OAuthErrorOut,
+    TooManyFailures,
+    oauth_error,
+)
 from customer_registry.config import Settings
 from customer_registry.errors import (
+    AppError,
     CustomerInformationMissing,
     Forbidden,
-    GatewayError,
-    GatewayRejection,
     InvalidParameter,
     NotAuthenticated,
     PayloadTooLarge,
-    Problem,
     RequestTimeout,
     UnsupportedMediaType,
 )
+from customer_registry.http.problems import Problem, problem
+from customer_registry.subscriptions.responses import GatewayRejection, gateway_rejection
 from tests.conftest import BASE_URL, load
 
 HORIZON_CUSTOMER = "/customer/v1/clients/{clientId}/customers/{customerNumber}"
@@ -182,16 +187,16 @@ def test_every_example_matches_its_schema(document: dict[str, Any]) -> None:
     ],
     ids=lambda error: type(error).__name__,
 )
-def test_error_bodies_fit_the_problem_schema(error: Exception) -> None:
-    body = error.body()  # type: ignore[attr-defined]
+def test_error_bodies_fit_the_problem_schema(error: AppError) -> None:
+    body = problem(error)
     assert Problem.model_validate(body).model_dump(exclude_unset=True) == body
 
 
 def test_gateway_and_oauth_bodies_fit_their_schemas() -> None:
-    gateway = GatewayError("missing key").body()
+    gateway, _ = gateway_rejection(NotAuthenticated("missing key")) or ({}, "")
     assert GatewayRejection.model_validate(gateway).model_dump() == gateway
-    for error in (OAuthError("invalid_client", "wrong secret", 401), TooManyFailures(60)):
-        oauth = error.body()
+    for error in (OAuthClientRefused("invalid_client", "wrong secret"), TooManyFailures(60)):
+        oauth, _ = oauth_error(error) or ({}, "")
         assert OAuthErrorOut.model_validate(oauth).model_dump() == oauth
 
 

@@ -55,7 +55,7 @@ async def test_key_rotation_re_encrypts_everything_while_the_service_runs(
 
     assert result.exit_code == 0, result.output
     current = json.loads(key_file.read_text())["current"]
-    async with app.state.database.reading() as conn:
+    async with app.state.runtime.database.reading() as conn:
         stored = [row[0] for row in await conn.fetch(text("SELECT ssn FROM customers"))]
     assert all(value.startswith(f"{current}.") for value in stored if value)
     found = await horizon.post(

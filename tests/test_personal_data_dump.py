@@ -35,7 +35,7 @@ SECRETS = [b"02016126007", b"700XXX651", b"12345678L", b"1984-11-11", b"99887766
 
 async def _dump(app: FastAPI, database_url: str) -> bytes:
     if database_url.startswith("sqlite"):
-        async with app.state.database.reading() as conn:
+        async with app.state.runtime.database.reading() as conn:
             await conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
         path = Path(make_url(database_url).database or "")
         return b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
@@ -65,7 +65,7 @@ async def test_a_database_dump_shows_no_national_id_in_clear_text(
     created = await horizon.post(f"/registry/v1/clients/{client_id}/webhooks", json=hook)
     webhook_key = created.json()["secret"].removeprefix("whsec_").encode()
 
-    dump = await _dump(app, app.state.settings.database_url)
+    dump = await _dump(app, app.state.runtime.settings.database_url)
 
     assert b"Ankunding" in dump  # the dump is real: names are not encrypted
     for secret in [*SECRETS, b"998877664", webhook_key]:

@@ -37,7 +37,7 @@ async def throttled(settings: Settings) -> AsyncIterator[FastAPI]:
     }
     app = create_app(settings.model_copy(update=limits))
     yield app
-    await app.state.database.close()
+    await app.state.runtime.database.close()
 
 
 @asynccontextmanager
@@ -107,7 +107,7 @@ async def test_when_the_window_ends_the_client_may_try_again(settings: Settings)
         during = await http.post("/oauth/token", data=right)
         await asyncio.sleep(1.1)
         after = await http.post("/oauth/token", data=right)
-    await app.state.database.close()
+    await app.state.runtime.database.close()
 
     assert during.status_code == 429
     assert after.status_code == 200
@@ -116,7 +116,7 @@ async def test_when_the_window_ends_the_client_may_try_again(settings: Settings)
 async def test_the_counts_are_shared_by_every_process_on_the_database(
     throttled: FastAPI, settings: Settings
 ) -> None:
-    replica = create_app(throttled.state.settings)
+    replica = create_app(throttled.state.runtime.settings)
     issued = await create_credential(throttled, new_client_id())
     address = _address()
     async with _from(throttled, address) as one, _from(replica, address) as other:
@@ -124,7 +124,7 @@ async def test_the_counts_are_shared_by_every_process_on_the_database(
         refused = await other.post(
             "/oauth/token", data=_form(issued.oauth_client_id, issued.oauth_client_secret)
         )
-    await replica.state.database.close()
+    await replica.state.runtime.database.close()
 
     assert refused.status_code == 429
 

@@ -1,4 +1,4 @@
-"""The ASGI application: settings, engine, routers and error rendering."""
+"""The ASGI application: settings, database, keys, middleware, routers, error handlers."""
 
 import asyncio
 import gc
@@ -6,28 +6,16 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from typing import Any
 
 import structlog
-from fastapi import FastAPI, Request, Response
-from fastapi.exceptions import RequestValidationError
+from fastapi import FastAPI
 from fastapi.routing import APIRoute
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from customer_registry import console
 from customer_registry.auth import oauth, signing
 from customer_registry.auth.external_tokens import ExternalIssuer
 from customer_registry.config import Settings
 from customer_registry.db import open_database
-from customer_registry.errors import (
-    AppError,
-    CustomerInformationMissing,
-    InvalidParameter,
-    MethodNotAllowed,
-    NotFound,
-    PayloadTooLarge,
-    RequestInvalid,
-    render,
-)
 from customer_registry.events import delivery
 from customer_registry.events.router import router as events_router
 from customer_registry.history.router import router as registry_router
@@ -35,102 +23,16 @@ from customer_registry.horizon.plain import plain_routes as horizon_plain
 from customer_registry.horizon.router import router as horizon_router
 from customer_registry.http import docs_pages, openapi
 from customer_registry.http.body_limit import BoundedBody
-from customer_registry.http.observability import RequestObservability, echo_request_id
-from customer_registry.http.public_origin import slash_redirect
+from customer_registry.http.error_handlers import install_error_handlers
+from customer_registry.http.observability import RequestObservability
 from customer_registry.ops import health, housekeeping, key_checks, logs, metrics
+from customer_registry.runtime import Runtime
 from customer_registry.subscriptions.plain import plain_routes as subscriptions_plain
+from customer_registry.subscriptions.responses import gateway_rejection
 from customer_registry.subscriptions.router import router as subscriptions_router
 from customer_registry.vault import Vault
 
 logger = structlog.get_logger(__name__)
-
-_LOCATIONS = frozenset({"body", "query", "path", "header"})
-
-
-def _parameter_name(loc: tuple[Any, ...]) -> str:
-    parts = list(loc[1:] if loc and loc[0] in _LOCATIONS else loc)
-    name = ""
-    for part in parts:
-        name += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return name.lstrip(".") or (str(loc[0]) if loc else "body")
-
-
-def _reason(error: dict[str, Any]) -> str:
-    if error["type"] == "json_invalid":
-        return f"malformed JSON: {error.get('ctx', {}).get('error', 'cannot be parsed')}"
-    if error["type"] == "missing":
-        return "is required"
-    return str(error["msg"]).removeprefix("Value error, ")
-
-
-def validation_error(exc: RequestValidationError) -> RequestInvalid:
-    invalid: dict[str, InvalidParameter] = {}
-    for error in exc.errors():
-        loc = tuple(error["loc"])
-        name = "body" if error["type"] == "json_invalid" else _parameter_name(loc)
-        invalid.setdefault(name, InvalidParameter(name, _reason(error)))
-    only_missing = all(error["type"] == "missing" for error in exc.errors())
-    kind = CustomerInformationMissing if only_missing else RequestInvalid
-    return kind(list(invalid.values()))
-
-
-class BodyUnreadable(RequestInvalid):
-    def __init__(self, message: str | None = None) -> None:
-        # FastAPI's words for a body it could not decode (e.g. nested 10,000 levels deep).
-        reason = "cannot be parsed as JSON"
-        super().__init__([InvalidParameter("body", reason)], f"the request body {reason}")
-
-
-_HTTP_ERRORS: dict[int, type[AppError]] = {
-    400: BodyUnreadable,
-    404: NotFound,
-    405: MethodNotAllowed,
-    413: PayloadTooLarge,
-}
-
-
-def _http_error(exc: StarletteHTTPException) -> AppError:
-    kind = _HTTP_ERRORS.get(exc.status_code)
-    if kind is None:
-        error = AppError(str(exc.detail))
-        error.status = exc.status_code  # type: ignore[misc]
-        return error
-    return kind(None if kind is NotFound else str(exc.detail))
-
-
-def _allowed_methods(request: Request) -> str:
-    """Every method some route serves on this path (Starlette names only the first route's)."""
-    routes: list[APIRoute] = request.app.state.api_routes
-    path = request.url.path
-    methods = {m for route in routes if route.path_regex.match(path) for m in route.methods or ()}
-    return ", ".join(sorted(methods))
-
-
-def _install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(AppError)
-    async def on_app_error(request: Request, exc: AppError) -> Response:
-        return render(request, exc)
-
-    @app.exception_handler(RequestValidationError)
-    async def on_validation_error(request: Request, exc: RequestValidationError) -> Response:
-        return render(request, validation_error(exc))
-
-    @app.exception_handler(StarletteHTTPException)
-    async def on_http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        redirect = slash_redirect(request) if exc.status_code == 404 else None
-        if redirect is not None:
-            return redirect
-        response = render(request, _http_error(exc))
-        if exc.status_code == 405:
-            response.headers["Allow"] = _allowed_methods(request)
-        return response
-
-    @app.exception_handler(Exception)
-    async def on_unexpected(request: Request, exc: Exception) -> Response:
-        # RequestObservability logs it.
-        response = render(request, AppError("the request could not be processed; retry later"))
-        echo_request_id(request, response)
-        return response
 
 
 def create_served_app() -> FastAPI:
@@ -159,15 +61,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await key_checks.prepare(database, vault)
         retention = timedelta(days=settings.event_retention_days)
-        background = [
-            asyncio.create_task(
-                housekeeping.purge_periodically(
-                    database, housekeeping.PURGE_INTERVAL_SECONDS, retention
-                )
-            )
-        ]
+        purging = housekeeping.purge_periodically(
+            database, housekeeping.PURGE_INTERVAL_SECONDS, retention
+        )
+        background = [asyncio.create_task(purging)]
         if settings.deliver_webhooks:
-            metrics = app.state.metrics
+            metrics = app.state.runtime.metrics
             delivering = delivery.deliver_forever(database, vault, settings, metrics)
             background.append(asyncio.create_task(delivering))
         logger.info("ready", pid=os.getpid())
@@ -192,25 +91,32 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Off: FastAPI would look up three OTEL_* variables and the providers per request.
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
-    app.state.metrics = metrics.Metrics(database)
+    state = Runtime(
+        settings=settings,
+        database=database,
+        vault=vault,
+        metrics=metrics.Metrics(database),
+        verification_keys=signing.VerificationKeys(vault),
+        verified_tokens=signing.VerifiedTokens(),
+        external_issuer=(
+            ExternalIssuer(settings.oauth_jwks_url, settings.token_audience, settings.oauth_issuer)
+            if settings.oauth_jwks_url
+            else None
+        ),
+    )
+    state.error_dialects = {
+        "/subscriptions/": gateway_rejection,
+        oauth.TOKEN_PATH: oauth.oauth_error,
+    }
+    app.state.runtime = state
     app.add_middleware(
         BoundedBody,
         max_bytes=settings.max_body_bytes,
         timeout_seconds=settings.body_timeout_seconds,
     )
     # Outermost: a refused body, too, gets a request id, an access line and a count.
-    app.add_middleware(RequestObservability, metrics=app.state.metrics)
-    app.state.settings = settings
-    app.state.database = database
-    app.state.vault = vault
-    app.state.verification_keys = signing.VerificationKeys(vault)
-    app.state.verified_tokens = signing.VerifiedTokens()
-    app.state.external_issuer = (
-        ExternalIssuer(settings.oauth_jwks_url, settings.token_audience, settings.oauth_issuer)
-        if settings.oauth_jwks_url
-        else None
-    )
-    _install_error_handlers(app)
+    app.add_middleware(RequestObservability, metrics=state.metrics)
+    install_error_handlers(app)
     routers = (
         oauth.router,
         horizon_router,
@@ -222,12 +128,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     for router in routers:
         app.include_router(router)
-    app.state.api_routes = [
-        r for router in routers for r in router.routes if isinstance(r, APIRoute)
-    ]
+    state.api_routes = [r for router in routers for r in router.routes if isinstance(r, APIRoute)]
     # First: the router tries its routes in order, and these are the most frequent requests.
-    api_routes = app.state.api_routes
+    api_routes = state.api_routes
     app.router.routes[:0] = [*horizon_plain(api_routes), *subscriptions_plain(api_routes)]
     openapi.install(app)
     docs_pages.install(app)
+    if settings.console:
+        console.install(app)
     return app

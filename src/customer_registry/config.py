@@ -36,6 +36,11 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "json", "console"] = "auto"
     # Set: GET /metrics wants it as a bearer token (request counts reveal business volume).
     metrics_token: SecretStr | None = Field(default=None, min_length=16, max_length=1024)
+    # The operator console at /console (console/): its sessions' lifetime, and failed
+    # sign-ins per operator name per token_failure_window_seconds (per address: ten times).
+    console: bool = True
+    console_session_seconds: int = Field(default=8 * 3600, ge=60, le=7 * 86400)
+    console_sign_in_failures: int = Field(default=5, ge=1, le=1000)
     # Change events and webhooks (docs/events.md).
     event_retention_days: int = Field(default=30, ge=1, le=3650)
     deliver_webhooks: bool = True

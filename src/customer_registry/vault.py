@@ -49,6 +49,12 @@ def _new_key() -> str:
     return _b64(secrets.token_bytes(32))
 
 
+def digest(secret: str) -> str:
+    """The SHA-256 of a random secret of ours: a credential's secrets are stored only so
+    (256 and 128 random bits make a fast digest as strong as a slow one)."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
 class Vault:
     """The keys of one key file. Nothing is read until ``load`` or ``open``: whether a
     missing key file may be created depends on the database (``key_checks.open_vault``)."""

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from pydantic import TypeAdapter
 from stdnum import luhn
 
-from customer_registry.customers import rules
+from customer_registry.customers import fields, identifiers, phones, rules
 from customer_registry.customers.model import CustomerType
 
 
@@ -32,13 +32,13 @@ def test_a_prefix_of_a_name_is_a_prefix_of_its_key(name: str) -> None:
 
 def test_generated_payment_ids_are_21_digit_luhn_numbers() -> None:
     for _ in range(200):
-        payment_id = rules.new_payment_id()
+        payment_id = identifiers.new_payment_id()
         assert len(payment_id) == 21
         assert luhn.is_valid(payment_id)
 
 
 def test_generated_internal_numbers_have_nine_digits() -> None:
-    numbers = {rules.new_internal_number() for _ in range(200)}
+    numbers = {identifiers.new_internal_number() for _ in range(200)}
 
     assert all(len(n) == 9 and n.isdigit() and n[0] != "0" for n in numbers)
 
@@ -57,7 +57,7 @@ def test_generated_internal_numbers_have_nine_digits() -> None:
 def test_phone_numbers_normalise_to_e164_where_parseable(
     raw: str, country: str | None, e164: str | None
 ) -> None:
-    assert rules.phone_e164(raw, country) == e164
+    assert phones.phone_e164(raw, country) == e164
 
 
 @given(st.text())
@@ -66,20 +66,20 @@ def test_clean_text_accepts_exactly_printable_unicode(value: str) -> None:
     has_surrogate = any(0xD800 <= ord(c) <= 0xDFFF for c in value)
     if has_control or has_surrogate:
         with pytest.raises(ValueError, match="must"):
-            rules.clean_text(value)
+            fields.clean_text(value)
     else:
-        assert rules.clean_text(value) == value
+        assert fields.clean_text(value) == value
 
 
 @pytest.mark.parametrize("code", ["no", "NO", "De", "se"])
 def test_country_codes_are_upper_cased(code: str) -> None:
-    assert rules.country_code(code) == code.upper()
+    assert fields.country_code(code) == code.upper()
 
 
 @pytest.mark.parametrize("code", ["XX", "NOR", "N", "", "1A"])
 def test_unknown_country_codes_are_refused(code: str) -> None:
     with pytest.raises(ValueError, match="ISO 3166"):
-        rules.country_code(code)
+        fields.country_code(code)
 
 
 @pytest.mark.parametrize(
@@ -108,24 +108,24 @@ _SHOWN = st.characters(categories=["L", "N", "P"], exclude_characters="\u115f\u1
 @given(_BLANKS.filter(bool))
 def test_text_of_only_spaces_and_invisible_characters_is_refused(value: str) -> None:
     with pytest.raises(ValueError, match="blank"):
-        rules.visible_text(value)
+        fields.visible_text(value)
     with pytest.raises(ValueError, match="blank"):
-        rules.customer_number(value)
+        fields.customer_number(value)
 
 
 @given(_BLANKS, st.text(_SHOWN, min_size=1), _BLANKS)
 def test_text_that_shows_something_is_kept_as_given(before: str, shown: str, after: str) -> None:
     value = before + shown + after
-    assert rules.visible_text(value) == value
-    assert rules.customer_number(shown) == shown
+    assert fields.visible_text(value) == value
+    assert fields.customer_number(shown) == shown
     if before or after:
         with pytest.raises(ValueError, match="begin or end"):
-            rules.customer_number(value)
+            fields.customer_number(value)
 
 
 def _accepts(check: Callable[[str], str], value: str) -> bool:
     try:
-        rules.clean_text(value)
+        fields.clean_text(value)
         check(value)
     except ValueError:
         return False
@@ -134,7 +134,7 @@ def _accepts(check: Callable[[str], str], value: str) -> bool:
 
 @given(st.text(max_size=8))
 def test_the_documented_customer_number_pattern_says_what_the_validator_does(value: str) -> None:
-    pattern = re.compile(TypeAdapter(rules.CustomerNumberText).json_schema()["pattern"])
+    pattern = re.compile(TypeAdapter(fields.CustomerNumberText).json_schema()["pattern"])
     # An empty customer number is refused by its minimum length.
-    accepted = value != "" and _accepts(rules.customer_number, value)
+    accepted = value != "" and _accepts(fields.customer_number, value)
     assert bool(pattern.search(value)) == accepted

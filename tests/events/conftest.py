@@ -72,7 +72,7 @@ async def add_webhook(http: httpx.AsyncClient, client_id: int, url: str, **body:
 
 async def deliver_until(app: FastAPI, done: Callable[[], bool], timeout: float = 60) -> None:
     """Run delivery rounds (as ``serve`` does in the background) until ``done()``."""
-    state = app.state
+    state = app.state.runtime
     deadline = time.monotonic() + timeout
     async with delivery.deliverer(state.database, state.vault, state.settings) as context:
         while not done():
@@ -84,7 +84,7 @@ async def deliver_until(app: FastAPI, done: Callable[[], bool], timeout: float =
 
 async def drain(app: FastAPI) -> None:
     """Run delivery rounds until nothing is due."""
-    state = app.state
+    state = app.state.runtime
     async with delivery.deliverer(state.database, state.vault, state.settings) as context:
         while await delivery.deliver_due(context):
             pass

@@ -116,8 +116,8 @@ async def test_key_rotation_reseals_the_events_and_the_webhook_secrets(
     rotated = await _run(env, "keys", "rotate")
 
     assert rotated.exit_code == 0, rotated.output
-    current = json.loads(app.state.vault.path.read_text())["current"]
-    async with app.state.database.reading() as conn:
+    current = json.loads(app.state.runtime.vault.path.read_text())["current"]
+    async with app.state.runtime.database.reading() as conn:
         numbers = await conn.fetch(
             select(customer_events.c.organization_number).where(
                 customer_events.c.client_id == client_id

@@ -99,7 +99,8 @@ async def test_a_later_event_of_a_customer_waits_for_the_earlier_one(
 async def test_a_delivery_failing_for_the_whole_retry_period_is_given_up_and_replayable(
     horizon: httpx.AsyncClient, app: FastAPI, client_id: int
 ) -> None:
-    app.state.settings = app.state.settings.model_copy(update={"webhook_retry_for_seconds": 0.5})
+    state = app.state.runtime
+    state.settings = state.settings.model_copy(update={"webhook_retry_for_seconds": 0.5})
     healthy = False
 
     def down_until_told(_: Received) -> int:
@@ -111,7 +112,7 @@ async def test_a_delivery_failing_for_the_whole_retry_period_is_given_up_and_rep
         disabled = _once_disabled(horizon, client_id)
         await deliver_until(app, disabled.done)
         given_up = await disabled
-        async with app.state.database.transaction() as conn:
+        async with app.state.runtime.database.transaction() as conn:
             await service.replay(conn, given_up["id"], None)
         healthy = True
         await deliver_until(app, lambda: bool(receiver.delivered()))
@@ -159,8 +160,9 @@ async def test_a_name_that_resolves_to_a_private_address_is_refused_at_delivery(
         url = receiver.url.replace("http://127.0.0.1", "https://localhost")
         await add_webhook(horizon, client_id, url)
         await _write(horizon, client_id, "c1", "a@mail.com")
-        strict = app.state.settings.model_copy(update={"webhook_allow_private": False})
-        async with delivery.deliverer(app.state.database, app.state.vault, strict) as context:
+        state = app.state.runtime
+        strict = state.settings.model_copy(update={"webhook_allow_private": False})
+        async with delivery.deliverer(state.database, state.vault, strict) as context:
             await delivery.deliver_due(context)
 
     endpoint = await _endpoint(horizon, client_id)
@@ -177,7 +179,7 @@ async def test_two_deliverers_send_each_event_once(
         await add_webhook(horizon, client_id, receiver.url)
         for n in range(30):
             await _write(horizon, client_id, f"c{n % 5}", f"{n}@mail.com")
-        state = app.state
+        state = app.state.runtime
         deliverers = [
             asyncio.ensure_future(
                 delivery.deliver_forever(state.database, state.vault, state.settings)
@@ -203,7 +205,7 @@ async def test_failing_receivers_leave_the_service_ready_and_are_counted(
     async with Receiver(lambda _: 500) as receiver:
         await add_webhook(horizon, client_id, receiver.url)
         await _write(horizon, client_id, "c1", "a@mail.com")
-        state = app.state
+        state = app.state.runtime
         async with delivery.deliverer(
             state.database, state.vault, state.settings, state.metrics
         ) as context:

@@ -92,7 +92,7 @@ async def test_a_cursor_older_than_the_retention_is_gone(
     await _write(horizon, client_id, 3)
     seen, last = await read_all(horizon, client_id)
 
-    purged = await housekeeping.purge_events(app.state.database, timedelta(0))
+    purged = await housekeeping.purge_events(app.state.runtime.database, timedelta(0))
     gone = await horizon.get(events_url(client_id), params={"after": start["next"]})
     current = await read_feed(horizon, client_id, last)
     fresh = await read_feed(horizon, client_id)
@@ -111,7 +111,7 @@ async def test_the_purge_keeps_what_is_younger_than_the_retention(
 ) -> None:
     await _write(horizon, client_id, 3)
 
-    await housekeeping.purge_events(app.state.database, timedelta(days=30))
+    await housekeeping.purge_events(app.state.runtime.database, timedelta(days=30))
     events, _ = await read_all(horizon, client_id)
 
     assert len(events) == 3

@@ -20,7 +20,7 @@ from tests.test_bulk import horizon_row, import_file, write_rows
 
 async def _counts(app: FastAPI, client_id: int) -> tuple[int, int]:
     """The client's history rows and events."""
-    async with app.state.database.reading() as conn:
+    async with app.state.runtime.database.reading() as conn:
         counted = [
             await conn.fetchval(
                 select(func.count()).select_from(table).where(table.c.client_id == client_id)
@@ -106,8 +106,8 @@ async def test_a_rolled_back_change_leaves_no_event(app: FastAPI, client_id: int
     write = CustomerWrite(customer, frozenset({"type", "last_name"}))
 
     async def write_then_fail() -> None:
-        async with app.state.database.transaction() as conn:
-            await service.upsert(Store(conn, app.state.vault), write, Audit("horizon"))
+        async with app.state.runtime.database.transaction() as conn:
+            await service.upsert(Store(conn, app.state.runtime.vault), write, Audit("horizon"))
             raise RuntimeError("after the write")
 
     with pytest.raises(RuntimeError, match="after the write"):
@@ -177,7 +177,7 @@ async def test_scrubbing_a_customer_removes_its_personal_data_from_its_events(
     await both.put(customer_url(client_id, "gone"), json=person(email="gone@mail.com"))
     await both.put(customer_url(client_id, "kept"), json=person())
 
-    async with app.state.database.transaction() as conn:
+    async with app.state.runtime.database.transaction() as conn:
         await outbox.scrub(conn, client_id, "gone")
     events, _ = await read_all(both, client_id)
 

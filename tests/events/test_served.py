@@ -94,7 +94,7 @@ async def _commits_out_of_seq_order(app: FastAPI, client_id: int) -> int:
     later than an event taken after it (PostgreSQL; never on SQLite)."""
     e = customer_events.c
     query = select(e.seq).where(e.client_id == client_id).order_by(e.position)
-    async with app.state.database.reading() as conn:
+    async with app.state.runtime.database.reading() as conn:
         seqs = [row[0] for row in await conn.fetch(query)]
     return sum(1 for before, after in itertools.pairwise(seqs) if after < before)
 

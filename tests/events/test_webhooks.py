@@ -50,7 +50,7 @@ async def test_the_secret_is_stored_sealed(
 ) -> None:
     created = (await horizon.post(webhooks_url(client_id), json={"url": RECEIVER})).json()
 
-    async with app.state.database.reading() as conn:
+    async with app.state.runtime.database.reading() as conn:
         stored = await conn.fetchval(
             select(webhook_endpoints.c.secret).where(webhook_endpoints.c.id == created["id"])
         )
@@ -120,7 +120,7 @@ async def strict(
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url=BASE_URL) as http:
         http.headers["Authorization"] = f"Bearer {await token_of(http, credential)}"
         yield http
-    await app.state.database.close()
+    await app.state.runtime.database.close()
 
 
 @pytest.mark.parametrize(

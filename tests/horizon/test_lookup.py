@@ -21,7 +21,9 @@ def directory(tmp_path: Path, app: FastAPI) -> Path:
         phoneNumber="+47 98 76 54 32",
     )
     path.write_text("\n".join(["not json", json.dumps(entry), ""]), encoding="utf-8")
-    app.state.settings = app.state.settings.model_copy(update={"person_directory": path})
+    app.state.runtime.settings = app.state.runtime.settings.model_copy(
+        update={"person_directory": path}
+    )
     return path
 
 

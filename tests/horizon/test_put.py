@@ -40,7 +40,7 @@ async def test_seed_put_returns_the_documented_representation(
 async def test_links_use_the_public_url_when_configured(
     horizon: httpx.AsyncClient, client_id: int, app: Any
 ) -> None:
-    app.state.settings = app.state.settings.model_copy(
+    app.state.runtime.settings = app.state.runtime.settings.model_copy(
         update={"public_url": "https://api.horizonafs.io/"}
     )
     response = await put(horizon, client_id, "customer-person-1", person())

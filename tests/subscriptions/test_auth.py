@@ -38,7 +38,7 @@ async def test_unknown_key_is_the_gateways_401(client: httpx.AsyncClient) -> Non
 async def test_revoked_key_is_the_gateways_401(
     subscriptions: httpx.AsyncClient, app: FastAPI, credential: credentials.IssuedCredential
 ) -> None:
-    async with app.state.database.transaction() as conn:
+    async with app.state.runtime.database.transaction() as conn:
         await credentials.revoke_credential(conn, credential.oauth_client_id)
 
     response = await subscriptions.get(f"{CUSTOMERS}/c1")

@@ -17,17 +17,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from customer_registry.auth import callers
-from customer_registry.auth.scope import Claim
-from customer_registry.db import Database
+from customer_registry.customers.access import Caller, TokenClaim
+from customer_registry.customers.access_repository import get_key_caller
 from customer_registry.http import canonical_paths
 from customer_registry.http.idempotency import IdempotentRoute
+from customer_registry.runtime import runtime
 
 _AUTHENTICATED = "authenticated_first"
 
 
-async def bearer_first(request: Request, client_id: int) -> Claim:
+async def bearer_first(request: Request, client_id: int) -> TokenClaim:
     """The bearer token's claim on ``client_id``, its token verified."""
-    database: Database = request.app.state.database
+    database = runtime(request).database
     async with database.reading() as conn:
         authorization = request.headers.get("authorization")
         claim = await callers.bearer_claim(request, conn, authorization, client_id)
@@ -35,11 +36,11 @@ async def bearer_first(request: Request, client_id: int) -> Claim:
     return claim
 
 
-async def key_first(request: Request) -> callers.Principal:
+async def key_first(request: Request) -> Caller:
     """The client of the request's subscription key, the key looked up."""
-    database: Database = request.app.state.database
+    database = runtime(request).database
     async with database.reading() as conn:
-        principal = await callers.key_principal(conn, request.headers.get("x-subscription-key"))
+        principal = await get_key_caller(conn, request.headers.get("x-subscription-key"))
     setattr(request.state, _AUTHENTICATED, True)
     return principal
 

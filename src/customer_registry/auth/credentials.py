@@ -6,21 +6,17 @@ The secrets are 256-bit and 128-bit random values, so a fast digest is as strong
 password hash here, and lets every request be checked with one indexed lookup.
 """
 
-import hashlib
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, literal, select, union_all, update
+from sqlalchemy import func, insert, literal, or_, select, union_all, update
 
 from customer_registry.db import Tx, credential_clients, credentials, customers
-
-
-def digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
+from customer_registry.vault import digest
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,3 +150,15 @@ async def oauth_client_ids(conn: Tx) -> dict[str, str]:
     """Every credential's ``oauthClientId`` (the name operators know it by), by its id."""
     rows = await conn.fetch(select(credentials.c.id, credentials.c.oauth_client_id))
     return {row[0]: row[1] for row in rows}
+
+
+async def labels(conn: Tx, credential_ids: Collection[str]) -> dict[str, str]:
+    """How people know these credentials: "name (oauthClientId)", by credential id."""
+    if not credential_ids:
+        return {}
+    c = credentials.c
+    rows = await conn.fetch(
+        # Equalities, not IN: a statement's values are bound one by one (db/statements.py).
+        select(c.id, c.name, c.oauth_client_id).where(or_(*(c.id == i for i in credential_ids)))
+    )
+    return {row[0]: f"{row[1]} ({row[2]})" for row in rows}

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import structlog
 
-from customer_registry.auth import callers, throttle
+from customer_registry.auth import throttle, tokens
 from customer_registry.config import Settings
 from customer_registry.db import Database
 from customer_registry.vault import Vault
@@ -44,9 +44,9 @@ async def grant(database: Database, settings: Settings, vault: Vault, request: T
         retry_after = await throttle.blocked_for(conn, subjects, settings)
         if retry_after is not None:
             raise ClientThrottled(retry_after)
-        client = await callers.authenticate_client(conn, request.client_id, request.secret)
+        client = await tokens.authenticate_client(conn, request.client_id, request.secret)
         if client is not None:
-            return await callers.issue_token(conn, settings, vault, client)
+            return await tokens.issue_token(conn, settings, vault, client)
         await throttle.count_failure(conn, subjects, window_seconds=window)
     _log_failure(request)
     raise ClientRefused()

@@ -11,11 +11,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from customer_registry.auth import callers
+from customer_registry.auth import tokens
 from customer_registry.auth.grants import ClientRefused, ClientThrottled, TokenRequest, grant
-from customer_registry.errors import AppError, problem_responses
+from customer_registry.errors import AppError
+from customer_registry.http.problems import problem_responses
+from customer_registry.runtime import AppRuntime
 
 router = APIRouter(tags=["OAuth"])
+TOKEN_PATH = "/oauth/token"
 
 _FORM = "application/x-www-form-urlencoded"
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -23,33 +26,44 @@ _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 class OAuthError(AppError):
-    """An error of the token endpoint, in the body RFC 6749 section 5.2 prescribes."""
+    """A refused token request; rendered in the body RFC 6749 section 5.2 prescribes."""
 
-    media_type = "application/json"
+    status = 400
+    code = "oauth-error"
+    title = "Token request refused"
 
-    def __init__(self, error: str, description: str, status: int = 400) -> None:
+    def __init__(self, error: str, description: str) -> None:
         self.error = error
-        self.status = status  # type: ignore[misc]
         super().__init__(description)
 
-    def body(self) -> dict[str, Any]:
-        return {"error": self.error, "error_description": self.message}
+    def headers(self) -> dict[str, str]:
+        return dict(_NO_STORE)
+
+
+class OAuthClientRefused(OAuthError):
+    status = 401
 
     def headers(self) -> dict[str, str]:
-        extra = (
-            {"WWW-Authenticate": 'Basic realm="customer-registry"'} if self.status == 401 else {}
-        )
-        return {**_NO_STORE, **extra}
+        return {**_NO_STORE, "WWW-Authenticate": 'Basic realm="customer-registry"'}
 
 
 class TooManyFailures(OAuthError):
+    status = 429
+
     def __init__(self, retry_after: int) -> None:
         message = f"too many failed token requests; retry after {retry_after} s"
-        super().__init__("too_many_requests", message, 429)
+        super().__init__("too_many_requests", message)
         self.retry_after = retry_after
 
     def headers(self) -> dict[str, str]:
         return {**super().headers(), "Retry-After": str(self.retry_after)}
+
+
+def oauth_error(error: AppError) -> tuple[dict[str, Any], str] | None:
+    """The token endpoint's dialect of an error: RFC 6749's body for a refused request."""
+    if isinstance(error, OAuthError):
+        return {"error": error.error, "error_description": error.message}, "application/json"
+    return None
 
 
 async def _form_or_json(request: Request) -> dict[str, str]:
@@ -75,7 +89,7 @@ def _basic_credentials(request: Request) -> tuple[str, str] | None:
     try:
         client_id, _, secret = base64.b64decode(encoded, validate=True).decode().partition(":")
     except (binascii.Error, UnicodeDecodeError) as exc:
-        raise OAuthError("invalid_client", "malformed Basic credentials", 401) from exc
+        raise OAuthClientRefused("invalid_client", "malformed Basic credentials") from exc
     return unquote(client_id), unquote(secret)
 
 
@@ -182,13 +196,13 @@ _TOKEN_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 @router.post(
-    "/oauth/token",
+    TOKEN_PATH,
     responses=_TOKEN_RESPONSES,
     openapi_extra={"requestBody": _TOKEN_REQUEST_BODY},
 )
-async def create_token(request: Request) -> JSONResponse:
+async def create_token(request: Request, state: AppRuntime) -> JSONResponse:
     """Exchange a client id and secret for a bearer access token (client-credentials grant)."""
-    settings = request.app.state.settings
+    settings = state.settings
     fields = await _form_or_json(request)
     grant_type = fields.get("grant_type")
     if grant_type != "client_credentials":
@@ -200,19 +214,19 @@ async def create_token(request: Request) -> JSONResponse:
     address = request.client.host if request.client else ""
     try:
         token = await grant(
-            request.app.state.database,
+            state.database,
             settings,
-            request.app.state.vault,
+            state.vault,
             TokenRequest(client_id, secret, address),
         )
     except ClientThrottled as throttled:
         raise TooManyFailures(throttled.retry_after) from None
     except ClientRefused:
-        raise OAuthError("invalid_client", "unknown client or wrong secret", 401) from None
+        raise OAuthClientRefused("invalid_client", "unknown client or wrong secret") from None
     body = {
         "access_token": token,
         "token_type": "Bearer",
         "expires_in": settings.token_ttl_seconds,
-        "scope": callers.TOKEN_SCOPE,
+        "scope": tokens.TOKEN_SCOPE,
     }
     return JSONResponse(body, headers=_NO_STORE)

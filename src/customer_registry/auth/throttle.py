@@ -33,6 +33,11 @@ class Subjects:
     def of(cls, client_id: str, address: str) -> "Subjects":
         return cls(_digest("client", client_id), _digest("address", address))
 
+    @classmethod
+    def of_operator(cls, name: str, address: str) -> "Subjects":
+        """The console's sign-ins: counted apart from token requests."""
+        return cls(_digest("operator", name), _digest("console-address", address))
+
     def params(self) -> dict[str, str]:
         return {"client": self.client, "address": self.address}
 
@@ -58,11 +63,20 @@ _BLOCKED_UNTIL = Sql(
 
 async def blocked_for(conn: Tx, subjects: Subjects, settings: Settings) -> int | None:
     """Whole seconds until ``subjects`` may try again; None when they may now."""
+    return await blocked_at(
+        conn,
+        subjects,
+        client_limit=settings.token_failures_per_client,
+        address_limit=settings.token_failures_per_address,
+    )
+
+
+async def blocked_at(
+    conn: Tx, subjects: Subjects, *, client_limit: int, address_limit: int
+) -> int | None:
+    """``blocked_for`` with limits of its own (the first subject's, the address's)."""
     now = datetime.now(UTC)
-    limits = {
-        "client_limit": settings.token_failures_per_client,
-        "address_limit": settings.token_failures_per_address,
-    }
+    limits = {"client_limit": client_limit, "address_limit": address_limit}
     until: datetime | None = await conn.fetchval(
         _BLOCKED_UNTIL, {**subjects.params(), **limits, "now": now}
     )

@@ -12,22 +12,29 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 from stdnum import luhn
 
-from customer_registry.customers import rules
+from customer_registry.customers import fields
 from customer_registry.customers.changes import DATA_FIELDS
+from customer_registry.customers.fields import (
+    CleanText,
+    CountryCode,
+    Email,
+    LanguageCode,
+    Text10,
+    Text20,
+    Text50,
+    Text100,
+    length,
+    present,
+)
 from customer_registry.customers.model import (
     IDENTITY_FIELDS,
     Customer,
     CustomerType,
     CustomerWrite,
 )
-from customer_registry.customers.rules import CleanText, CountryCode, Email, LanguageCode, length
 from customer_registry.errors import CustomerInformationMissing, InvalidParameter
 from customer_registry.subscriptions.schemas import BirthDate
 
-Text10 = Annotated[CleanText, length(10)]
-Text20 = Annotated[CleanText, length(20)]
-Text50 = Annotated[CleanText, length(50)]
-Text100 = Annotated[CleanText, length(100)]
 Required = Annotated[CleanText, length(100, 1)]
 
 
@@ -67,7 +74,7 @@ class CustomerRecord(BaseModel):
     existingCustomer: StrictBool | None = None
     individualRiskScore: Annotated[CleanText, length(50)] | None = None
     salutation: (
-        Annotated[Literal["MR", "MRS", "MS", "MISS"], BeforeValidator(rules.upper_case)] | None
+        Annotated[Literal["MR", "MRS", "MS", "MISS"], BeforeValidator(fields.upper_case)] | None
     ) = None
     birthDate: BirthDate | None = None
     language: LanguageCode | None = None
@@ -124,4 +131,4 @@ def to_row(customer: Customer) -> dict[str, Any]:
     # A customer read from the store has all three; one not yet stored has none.
     row |= {camel: getattr(customer, name) or None for camel, name in _IDENTIFIERS.items()}
     row["signUpId"] = customer.sign_up_id or None
-    return {key: value for key, value in row.items() if value is not None}
+    return present(row)

@@ -6,6 +6,7 @@ exactly as the PUT would be, with the same JSON paths in the reasons.
 
 from typing import Any
 
+from customer_registry.customers.fields import CustomerNumber, present
 from customer_registry.customers.model import Customer, CustomerWrite
 from customer_registry.horizon import schemas
 
@@ -21,7 +22,7 @@ CSV_COLUMNS = (
 class CustomerRow(schemas.CustomerIn):
     """The PUT body with the path's customer number as a member."""
 
-    customerNumber: schemas.CustomerNumber
+    customerNumber: CustomerNumber
 
 
 def to_write(data: object, client_id: int) -> CustomerWrite:
@@ -51,4 +52,4 @@ def to_row(customer: Customer) -> dict[str, Any]:
         "existingCustomer": customer.existing_customer,
         "individualRiskScore": customer.individual_risk_score,
     }
-    return {key: value for key, value in members.items() if value is not None}
+    return present(members)

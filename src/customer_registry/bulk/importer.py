@@ -1,6 +1,6 @@
 """Importing validated rows: batches of writes, each in its own transaction.
 
-A batch is written set-wise by ``service.upsert_many``. When it fails in the database, its
+A batch is written set-wise by ``batches.upsert_many``. When it fails in the database, its
 transaction is rolled back and its rows are written again one by one, each in a savepoint,
 so that only the row at fault is rejected and no customer is ever half-written.
 """
@@ -10,9 +10,9 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Protocol
 
 from customer_registry.bulk.records import Row
-from customer_registry.customers import bulk_repository, service
+from customer_registry.customers import bulk_repository
+from customer_registry.customers.batches import Outcome, upsert_many, upsert_one
 from customer_registry.customers.model import Audit, CustomerWrite
-from customer_registry.customers.service import Outcome
 from customer_registry.db import Database, DatabaseError, Store
 from customer_registry.errors import InvalidParameter
 from customer_registry.vault import Vault
@@ -109,7 +109,7 @@ async def _write(database: Database, vault: Vault, writes: list[Write]) -> list[
         return []
     try:
         async with database.transaction() as conn:
-            return await service.upsert_many(Store(conn, vault), writes)
+            return await upsert_many(Store(conn, vault), writes)
     except DatabaseError:
         pass  # rolled back: find the row at fault
     return await _one_by_one(database, vault, writes)
@@ -122,7 +122,7 @@ async def _one_by_one(database: Database, vault: Vault, writes: list[Write]) -> 
         for write, audit in writes:
             try:
                 async with conn.savepoint():
-                    outcome = await service.upsert_one(store, write, audit)
+                    outcome = await upsert_one(store, write, audit)
             except DatabaseError as exc:
                 reason = str(exc).splitlines()[0] if str(exc) else "failed"
                 outcome = Outcome("rejected", (InvalidParameter("body", f"database: {reason}"),))

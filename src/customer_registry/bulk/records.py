@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
 from customer_registry.bulk import Dialect
@@ -18,7 +17,7 @@ from customer_registry.bulk import horizon_records as horizon
 from customer_registry.bulk import subscriptions_records as subscriptions
 from customer_registry.bulk.formats import Record, nested
 from customer_registry.customers.model import Customer, CustomerWrite
-from customer_registry.errors import InvalidParameter, RequestInvalid
+from customer_registry.errors import InvalidParameter, RequestInvalid, invalid_request
 from customer_registry.subscriptions.schemas import CustomerRequest
 
 
@@ -55,12 +54,8 @@ class Row:
 
 
 def _api_reasons(errors: list[Any]) -> tuple[InvalidParameter, ...]:
-    # Imported when a row is refused: the app's modules cost every import process 0.15 s of
-    # CPU at start, and the CLI loads nothing else of them.
-    from customer_registry.app import validation_error
-
     in_body = [{**error, "loc": ("body", *error["loc"])} for error in errors]
-    return tuple(validation_error(RequestValidationError(in_body)).invalid_parameters)
+    return tuple(invalid_request(in_body).invalid_parameters)
 
 
 def parse_json(text: str) -> object | tuple[InvalidParameter, ...]:

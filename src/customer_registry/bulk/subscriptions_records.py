@@ -37,42 +37,6 @@ def customer_number(data: object) -> object:
     return customer.get("customerNumber") if isinstance(customer, dict) else None
 
 
-def _present(members: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in members.items() if value is not None}
-
-
 def to_row(customer: Customer) -> dict[str, Any]:
     """The POST body that writes the customer's Subscriptions fields."""
-    identification = customer.ssn if customer.type == "Person" else customer.organization_number
-    category = "PERSON" if customer.type == "Person" else "COMPANY"
-    address = {
-        "street": customer.street,
-        "streetNumber": customer.street_number,
-        "streetNumberAdditional": customer.street_number_additional,
-        "careOf": customer.care_of,
-        "postalCode": customer.postal_code,
-        "postalPlace": customer.postal_place,
-        "countryCode": customer.country_code,
-    }
-    members = {
-        "customerNumber": customer.customer_number,
-        "customerCategory": category,
-        "salutation": customer.salutation,
-        "firstName": customer.first_name,
-        "lastName": customer.last_name,
-        "companyName": customer.company_name,
-        "identificationNumber": identification,
-        "taxIdentificationNumber": customer.tax_identification_number,
-        "birthDate": customer.birth_date.isoformat() if customer.birth_date else None,
-        "language": customer.language,
-        "email": customer.email,
-        "phone": customer.phone_number,
-        "mobilePhone": customer.mobile_phone,
-        "address": _present(address),
-    }
-    payment = {
-        "id": customer.payment_registration_id,
-        "pspCustomerId": customer.psp_customer_id,
-        "pspPaymentMethodId": customer.psp_payment_method_id,
-    }
-    return {"customer": _present(members), "paymentRegistration": _present(payment)}
+    return schemas.to_request(customer)

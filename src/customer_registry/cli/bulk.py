@@ -203,7 +203,7 @@ def _export(
     current: Settings, client_id: int, shape_name: Dialect, writer: Writer, advance: Advance
 ) -> int:
     from customer_registry.bulk.records import SHAPES
-    from customer_registry.customers import service
+    from customer_registry.customers import batches
     from customer_registry.db import Store
 
     to_row, done = SHAPES[shape_name].to_row, 0
@@ -212,7 +212,7 @@ def _export(
         nonlocal done
         vault = await checked_vault(database, current)
         async with database.snapshot() as conn:
-            async for customer in service.export(Store(conn, vault), client_id):
+            async for customer in batches.export(Store(conn, vault), client_id):
                 writer.write(to_row(customer))
                 done += 1
                 if done % 1000 == 0:

@@ -37,7 +37,7 @@ from customer_registry.bulk.importer import Doubling
 from customer_registry.bulk.records import SHAPES, Row, from_records
 from customer_registry.cli.app import checked_vault, private_file
 from customer_registry.config import Settings
-from customer_registry.customers.service import Outcome
+from customer_registry.customers.batches import Outcome
 from customer_registry.db import open_database
 
 BATCH = 5000

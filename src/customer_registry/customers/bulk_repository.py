@@ -13,7 +13,14 @@ import sqlalchemy as sa
 from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from customer_registry.customers import changes, copy_writes, history_repository, outbox, rules
+from customer_registry.customers import (
+    changes,
+    copy_writes,
+    history_repository,
+    identifiers,
+    outbox,
+    rules,
+)
 from customer_registry.customers.copy_writes import NAMES, Record
 from customer_registry.customers.model import (
     CUSTOMER_FIELDS,
@@ -23,14 +30,12 @@ from customer_registry.customers.model import (
     HistoryEntry,
 )
 from customer_registry.customers.repository import (
-    _COLUMNS,
-    INDEXED_FIELDS,
-    _customer,
-    _seal,
+    COLUMNS,
     set_columns,
     update_of,
     update_params,
 )
+from customer_registry.customers.sealing import INDEXED_FIELDS, seal, unsealed_customer
 from customer_registry.db import Sql, Store, customers
 
 _c = customers.c
@@ -55,14 +60,14 @@ def _locking_postgres() -> sa.Select[Any]:
         .render_derived(name="wanted")
     )
     where = sa.and_(_c.client_id == bindparam("client_id"), _c.customer_number == wanted.c.number)
-    locked = select(*_COLUMNS).where(where).with_for_update().lateral("locked")
+    locked = select(*COLUMNS).where(where).with_for_update().lateral("locked")
     return select(locked).select_from(wanted).join(locked, sa.true())
 
 
 # SQLite has no FOR UPDATE: the writer's transaction holds the whole database.
 _LOCK_MANY = Sql(
     _locking_postgres(),
-    select(*_COLUMNS).where(
+    select(*COLUMNS).where(
         _c.client_id == bindparam("client_id"),
         _c.customer_number.in_(
             select(sa.column("value")).select_from(sa.func.json_each(bindparam("numbers")))
@@ -109,7 +114,7 @@ async def lock_many(store: Store, client_id: int, numbers: Sequence[str]) -> dic
     """The stored customers among ``numbers``, locked until the transaction ends."""
     wanted = list(numbers) if _is_postgres(store) else json.dumps(list(numbers))
     rows = await store.conn.fetch(_LOCK_MANY, {"client_id": client_id, "numbers": wanted})
-    return {row["customer_number"]: _customer(store, row) for row in rows}
+    return {row["customer_number"]: unsealed_customer(store, row) for row in rows}
 
 
 Create = tuple[Customer, Audit]  # a new customer as written, and who writes it
@@ -125,7 +130,7 @@ async def create_many(store: Store, creates: Sequence[Create], now: datetime) ->
     """
     if not creates:
         return set()
-    drawn = rules.new_identifiers(len(creates))
+    drawn = identifiers.new_identifiers(len(creates))
     built = [created(store, *create, now, ids) for create, ids in zip(creates, drawn, strict=True)]
     records = [customer for customer, _, _ in built]
     if _is_postgres(store):
@@ -197,7 +202,7 @@ _IN_TABLE_ORDER = itemgetter(*NAMES)
 
 
 def created(
-    store: Store, customer: Customer, audit: Audit, now: datetime, ids: rules.Identifiers
+    store: Store, customer: Customer, audit: Audit, now: datetime, ids: identifiers.Identifiers
 ) -> tuple[Record, history_repository.Record, outbox.Record]:
     """``record(store, new)``, ``history_repository.record(store, entry)`` and
     ``outbox.record(store, new, entry)`` for ``new, entry = changes.creation(customer, audit,
@@ -229,7 +234,7 @@ def _record(store: Store, customer: Customer, values: Sequence[Any]) -> Record:
     ``customer``'s."""
     row = dict(zip(CUSTOMER_FIELDS, values, strict=True))
     for name in SEALED_FIELDS:
-        row[name] = _seal(store, customer, name, row[name])
+        row[name] = seal(store, customer, name, row[name])
     for name, index in INDEXED_FIELDS.items():
         value = getattr(customer, name)
         row[index] = None if value is None else store.vault.blind_index(value, customer.client_id)
@@ -278,6 +283,6 @@ async def identifiers_taken(store: Store, customer: Customer) -> dict[str, str]:
 
 async def stream(store: Store, client_id: int, *, batch: int) -> AsyncIterator[Customer]:
     """The client's customers in customer-number order, ``batch`` rows in memory at a time."""
-    stmt = select(*_COLUMNS).where(_c.client_id == client_id).order_by(_c.customer_number)
+    stmt = select(*COLUMNS).where(_c.client_id == client_id).order_by(_c.customer_number)
     async for row in store.conn.stream(stmt, None, batch=batch):
-        yield _customer(store, row)
+        yield unsealed_customer(store, row)

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from operator import attrgetter
 from typing import Any
 
-from customer_registry.customers import rules
+from customer_registry.customers import identifiers
 from customer_registry.customers.model import (
     CUSTOMER_FIELDS,
     STORE_FIELDS,
@@ -28,15 +28,17 @@ _AT = {name: index for index, name in enumerate(CUSTOMER_FIELDS)}
 _DATA_AT = tuple((name, _AT[name]) for name in DATA_FIELDS)
 
 
-def created_values(customer: Customer, now: datetime, ids: rules.Identifiers | None) -> list[Any]:
+def created_values(
+    customer: Customer, now: datetime, ids: identifiers.Identifiers | None
+) -> list[Any]:
     """The values of the customer as created, in ``CUSTOMER_FIELDS`` order: identifiers it
     brings (an import's) are kept, others drawn (``ids``: drawn already, for a batch)."""
     values = list(_VALUES(customer))
     if ids is None:
         ids = (
-            customer.payment_id or rules.new_payment_id(),
-            customer.internal_number or rules.new_internal_number(),
-            customer.sign_up_id or rules.new_sign_up_id(),
+            customer.payment_id or identifiers.new_payment_id(),
+            customer.internal_number or identifiers.new_internal_number(),
+            customer.sign_up_id or identifiers.new_sign_up_id(),
         )
     values[_AT["payment_id"]] = customer.payment_id or ids[0]
     values[_AT["internal_number"]] = customer.internal_number or ids[1]
@@ -73,7 +75,7 @@ def _entry(customer: Customer, changes: list[FieldChange], audit: Audit) -> Hist
 
 
 def creation(
-    customer: Customer, audit: Audit, now: datetime, ids: rules.Identifiers | None = None
+    customer: Customer, audit: Audit, now: datetime, ids: identifiers.Identifiers | None = None
 ) -> tuple[Customer, HistoryEntry]:
     """The customer as created and its history entry (``ids``: see ``created_values``)."""
     values = created_values(customer, now, ids)

@@ -5,7 +5,6 @@ from customer_registry.errors import (
     InvalidParameter,
     NotFound,
     PreconditionFailed,
-    RequestInvalid,
 )
 
 
@@ -47,17 +46,17 @@ class CustomerChanged(PreconditionFailed):
         )
 
 
-class IdentifierTaken(RequestInvalid):
+class IdentifierTaken(Conflict):
     """An import brought generated identifiers that another customer of the client holds."""
 
-    status = 409
     code = "identifier-taken"
     title = "Identifier already in use"
 
     def __init__(self, taken: dict[str, str]) -> None:
         super().__init__(
+            f"{self.title}: {', '.join(taken)}",
             [
                 InvalidParameter(name, f"already used by customer {number!r}")
                 for name, number in taken.items()
-            ]
+            ],
         )

@@ -8,17 +8,14 @@ from operator import attrgetter
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import and_, select
+from sqlalchemy import select
 
+from customer_registry.customers import sealing
 from customer_registry.customers.model import SEALED_FIELDS, Audit, FieldChange, HistoryEntry
-from customer_registry.customers.repository import HISTORY_INSERT, context
-from customer_registry.db import Store, customer_history
+from customer_registry.customers.repository import HISTORY_INSERT
+from customer_registry.db import Sql, Store, customer_history
 
 _h = customer_history.c
-
-
-def _context(client_id: int, customer_number: str, field: str) -> str:
-    return context(client_id, customer_number, f"history/{field}")
 
 
 # json.dumps(..., default=str) of a change list, written out for the values changes hold:
@@ -60,7 +57,7 @@ def record_of(
     texts = []
     for field, old, new in changes:
         if field in SEALED_FIELDS:
-            where = _context(client_id, customer_number, field)
+            where = sealing.history_context(client_id, customer_number, field)
             old = None if old is None else store.vault.encrypt(str(old), where)
             new = None if new is None else store.vault.encrypt(str(new), where)
         # Most values are text, and a created field's old value is None: no call for those.
@@ -112,7 +109,7 @@ def _history_entry(store: Store, row: Any) -> HistoryEntry:
     def unseal(field: str, value: object) -> object:
         if value is None or field not in SEALED_FIELDS:
             return value
-        where = _context(row["client_id"], row["customer_number"], field)
+        where = sealing.history_context(row["client_id"], row["customer_number"], field)
         return store.vault.decrypt(str(value), where)
 
     changes = tuple(
@@ -136,38 +133,34 @@ async def history(store: Store, client_id: int, customer_number: str) -> list[Hi
 
 async def reseal(
     store: Store, after: tuple[int, str, int] | None, limit: int
-) -> tuple[int, tuple[int, str, int] | None]:
+) -> tuple[int, tuple[Any, ...] | None]:
     """Re-encrypt with the current key the personal data of the next ``limit`` entries."""
-    key = (_h.client_id, _h.customer_number, _h.version)
-    stmt = select(*key, _h.changes)
-    if after is not None:
-        stmt = stmt.where(sa.tuple_(*key) > after)
-    rows = await store.conn.fetch(stmt.order_by(*key).limit(limit))
-    changed = 0
-    for row in rows:
-        changes = json.loads(row["changes"])
-        resealed = False
-        for change in changes:
-            if change["field"] not in SEALED_FIELDS:
-                continue
-            aad = _context(row["client_id"], row["customer_number"], change["field"])
-            for side in ("old", "new"):
-                if change[side] is not None and (new := store.vault.reseal(change[side], aad)):
-                    change[side], resealed = new, True
-        if resealed:
-            where = and_(
-                *(
-                    column == value
-                    for column, value in zip(key, (row[0], row[1], row[2]), strict=True)
-                )
-            )
-            await store.conn.execute(
-                sa.update(customer_history).where(where).values(changes=json.dumps(changes))
-            )
-            changed += 1
-    last = (
-        (rows[-1]["client_id"], rows[-1]["customer_number"], rows[-1]["version"])
-        if len(rows) == limit
-        else None
+    key = ("client_id", "customer_number", "version")
+    return await sealing.reseal_batch(
+        store, customer_history, key, after, limit, sealing.resealed_history
     )
-    return changed, last
+
+
+_NEWEST = Sql(
+    select(customer_history)
+    .where(
+        _h.client_id == sa.bindparam("client_id"),
+        _h.customer_number == sa.bindparam("customer_number"),
+        _h.version <= sa.bindparam("through"),
+    )
+    .order_by(_h.version.desc())
+    .limit(sa.bindparam("limit"))
+)
+
+
+async def newest(
+    store: Store, client_id: int, customer_number: str, *, through: int, limit: int
+) -> list[HistoryEntry]:
+    """Up to ``limit`` entries from version ``through`` down, newest first."""
+    params = {
+        "client_id": client_id,
+        "customer_number": customer_number,
+        "through": through,
+        "limit": limit,
+    }
+    return [_history_entry(store, row) for row in await store.conn.fetch(_NEWEST, params)]

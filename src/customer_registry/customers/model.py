@@ -149,3 +149,12 @@ class HistoryEntry:
     changed_at: datetime
     audit: Audit
     changes: tuple[FieldChange, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Reveal:
+    """An operator was shown a customer's masked personal data (``fields``)."""
+
+    revealed_at: datetime
+    operator_name: str
+    fields: tuple[str, ...]

@@ -8,7 +8,6 @@ stored beside the values they come from.
 """
 
 from collections.abc import Collection, Sequence
-from datetime import date
 from functools import lru_cache
 from typing import Any
 
@@ -16,7 +15,9 @@ import sqlalchemy as sa
 from sqlalchemy import ColumnElement, and_, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 
-from customer_registry.auth.scope import (
+from customer_registry.customers import outbox, sealing
+from customer_registry.customers.access import TokenClaim
+from customer_registry.customers.access_repository import (
     COVERAGE_COLUMNS,
     COVERED_CLIENT,
     CREDENTIAL,
@@ -24,9 +25,7 @@ from customer_registry.auth.scope import (
     KEY_COLUMNS,
     WHERE_CREDENTIAL,
     WHERE_SUBSCRIPTION_KEY,
-    Claim,
 )
-from customer_registry.customers import outbox, rules
 from customer_registry.customers.model import (
     CUSTOMER_FIELDS,
     IDENTITY_FIELDS,
@@ -37,54 +36,10 @@ from customer_registry.customers.model import (
 from customer_registry.db import Sql, Store, customer_events, customer_history, customers
 
 _c = customers.c
-_COLUMNS = tuple(_c[name] for name in CUSTOMER_FIELDS)
-_NAME_KEYS = (_c.first_name_key, _c.last_name_key, _c.full_name_key, _c.company_name_key)
-INDEXED_FIELDS = {"ssn": "ssn_index", "organization_number": "organization_number_index"}
+COLUMNS = tuple(_c[name] for name in CUSTOMER_FIELDS)
+NAME_KEYS = (_c.first_name_key, _c.last_name_key, _c.full_name_key, _c.company_name_key)
 # What a change writes beside the customer: its history row and its event (outbox).
 Recorded = tuple[dict[str, Any], outbox.Record]
-
-
-def context(client_id: int, customer_number: str, field: str) -> str:
-    return f"{client_id}/{customer_number}/{field}"
-
-
-def _seal(store: Store, customer: Customer, field: str, value: Any) -> str | None:
-    if value is None:
-        return None
-    plain = value.isoformat() if isinstance(value, date) else str(value)
-    return store.vault.encrypt(plain, context(customer.client_id, customer.customer_number, field))
-
-
-def _unseal(store: Store, client_id: int, number: str, field: str, token: str | None) -> Any:
-    if token is None:
-        return None
-    plain = store.vault.decrypt(token, context(client_id, number, field))
-    return date.fromisoformat(plain) if field == "birth_date" else plain
-
-
-def _row(store: Store, customer: Customer, fields: Collection[str]) -> dict[str, Any]:
-    """Column values for ``fields`` of ``customer``, with their derived columns."""
-    row = {name: getattr(customer, name) for name in fields}
-    for name in SEALED_FIELDS & set(fields):
-        row[name] = _seal(store, customer, name, row[name])
-    for name, index in INDEXED_FIELDS.items():
-        if name in fields:
-            value = getattr(customer, name)
-            row[index] = (
-                None if value is None else store.vault.blind_index(value, customer.client_id)
-            )
-    return {**row, **rules.derived_columns(customer, frozenset(fields))}
-
-
-def _customer(store: Store, row: Any, shown: frozenset[str] = SEALED_FIELDS) -> Customer:
-    """The customer of ``row``; sealed fields not ``shown`` are left None, undecrypted (for a
-    representation that does not show them: decryption is most of a read's own CPU)."""
-    values = {name: row[name] for name in CUSTOMER_FIELDS}
-    client_id, number = values["client_id"], values["customer_number"]
-    for name in SEALED_FIELDS:
-        token = values[name] if name in shown else None
-        values[name] = _unseal(store, client_id, number, name, token)
-    return Customer(**values)
 
 
 def _where_number(client_id: int, customer_number: str) -> ColumnElement[bool]:
@@ -92,7 +47,7 @@ def _where_number(client_id: int, customer_number: str) -> ColumnElement[bool]:
 
 
 # The hot statements are built once: building one costs more CPU than running it.
-_BY_NUMBER = select(*_COLUMNS).where(
+_BY_NUMBER = select(*COLUMNS).where(
     _c.client_id == sa.bindparam("client_id"),
     _c.customer_number == sa.bindparam("customer_number"),
 )
@@ -101,13 +56,13 @@ _OF_COVERED_CLIENT = and_(
     _c.client_id == COVERED_CLIENT, _c.customer_number == sa.bindparam("customer_number")
 )
 _COVERED_BY_NUMBER = Sql(
-    select(*COVERAGE_COLUMNS, *_COLUMNS)
+    select(*COVERAGE_COLUMNS, *COLUMNS)
     .select_from(CREDENTIAL.outerjoin(customers, _OF_COVERED_CLIENT))
     .where(WHERE_CREDENTIAL)
 )
 # The customer locked until the transaction ends, read with the coverage (PostgreSQL cannot
 # lock the nullable side of an outer join, but can lock inside a lateral subquery).
-_LOCKED = select(*_COLUMNS).where(_OF_COVERED_CLIENT).with_for_update().lateral("locked")
+_LOCKED = select(*COLUMNS).where(_OF_COVERED_CLIENT).with_for_update().lateral("locked")
 _LOCK_COVERED = Sql(
     select(*COVERAGE_COLUMNS, *_LOCKED.c)
     .select_from(CREDENTIAL.outerjoin(_LOCKED, true()))
@@ -116,14 +71,12 @@ _LOCK_COVERED = Sql(
     _COVERED_BY_NUMBER.statement("sqlite"),
 )
 _KEYED_BY_NUMBER = Sql(
-    select(*KEY_COLUMNS, *_COLUMNS)
+    select(*KEY_COLUMNS, *COLUMNS)
     .select_from(KEY_CLIENTS.outerjoin(customers, _OF_COVERED_CLIENT))
     .where(WHERE_SUBSCRIPTION_KEY)
 )
-_INSERT_PG = postgresql.insert(customers).on_conflict_do_nothing().returning(*_COLUMNS)
-_INSERT_NEW = Sql(
-    _INSERT_PG, sqlite.insert(customers).on_conflict_do_nothing().returning(*_COLUMNS)
-)
+_INSERT_PG = postgresql.insert(customers).on_conflict_do_nothing().returning(*COLUMNS)
+_INSERT_NEW = Sql(_INSERT_PG, sqlite.insert(customers).on_conflict_do_nothing().returning(*COLUMNS))
 HISTORY_INSERT = Sql(sa.insert(customer_history))
 _LOG_VALUES = {
     name: sa.bindparam(f"log_{name}", type_=column.type)
@@ -156,7 +109,7 @@ _INSERT_LOGGED = _logging(_INSERT_PG)
 
 async def _one(store: Store, stmt: Any, params: dict[str, Any] | None = None) -> Customer | None:
     row = await store.conn.fetchrow(stmt, params)
-    return None if row is None else _customer(store, row)
+    return None if row is None else sealing.unsealed_customer(store, row)
 
 
 async def lock(store: Store, client_id: int, customer_number: str) -> Customer | None:
@@ -167,7 +120,7 @@ async def lock(store: Store, client_id: int, customer_number: str) -> Customer |
 
 async def get_covered(
     store: Store,
-    claim: Claim,
+    claim: TokenClaim,
     customer_number: str | None,
     *,
     lock: bool = False,
@@ -179,7 +132,7 @@ async def get_covered(
     row = await store.conn.fetchrow(_LOCK_COVERED if lock else _COVERED_BY_NUMBER, params)
     if row is None or row["customer_number"] is None:
         return row, None
-    return row, _customer(store, row, shown)
+    return row, sealing.unsealed_customer(store, row, shown)
 
 
 async def get_keyed(
@@ -192,7 +145,7 @@ async def get_keyed(
     rows = await store.conn.fetch(_KEYED_BY_NUMBER, params)
     if len(rows) != 1 or rows[0]["customer_number"] is None:
         return rows, None
-    return rows, _customer(store, rows[0])
+    return rows, sealing.unsealed_customer(store, rows[0])
 
 
 async def _logged(
@@ -217,7 +170,7 @@ async def _logged(
 async def insert_new(store: Store, customer: Customer, recorded: Recorded) -> Customer | None:
     """Insert the customer, its history row and its event; None when its number or a
     generated id is taken already (then nothing is written)."""
-    values = _row(store, customer, CUSTOMER_FIELDS)
+    values = sealing.sealed_row(store, customer, CUSTOMER_FIELDS)
     return await _logged(store, _INSERT_NEW, _INSERT_LOGGED, values, recorded)
 
 
@@ -242,17 +195,17 @@ def update_of(columns: frozenset[str], *, returning: bool = True) -> Sql:
     """The UPDATE of ``columns`` (parameters: ``update_params``), built once per set of
     columns a write changes."""
     stmt = _update(columns)
-    return Sql(stmt.returning(*_COLUMNS) if returning else stmt)
+    return Sql(stmt.returning(*COLUMNS) if returning else stmt)
 
 
 @lru_cache(maxsize=512)
 def _logged_update_of(columns: frozenset[str]) -> Sql:
-    return _logging(_update(columns).returning(*_COLUMNS))
+    return _logging(_update(columns).returning(*COLUMNS))
 
 
 def update_params(store: Store, customer: Customer, fields: Collection[str]) -> dict[str, Any]:
     """The parameters of ``update_of(set_columns(...))``: ``fields`` and the derived columns."""
-    values = _row(store, customer, fields)
+    values = sealing.sealed_row(store, customer, fields)
     return {f"new_{name}": value for name, value in values.items()} | key_params(customer)
 
 
@@ -290,7 +243,7 @@ async def update(
 
 def _first_of(match: ColumnElement[bool]) -> Sql:
     where = and_(_c.client_id == sa.bindparam("client_id"), match)
-    return Sql(select(*_COLUMNS).where(where).order_by(_c.customer_number).limit(1))
+    return Sql(select(*COLUMNS).where(where).order_by(_c.customer_number).limit(1))
 
 
 _BY_PHONE = _first_of(
@@ -314,27 +267,9 @@ async def find_by_identification(store: Store, client_id: int, value: str) -> Cu
 
 async def reseal_customers(
     store: Store, after: tuple[int, str] | None, limit: int
-) -> tuple[int, tuple[int, str] | None]:
-    """Re-encrypt with the current key the next ``limit`` customers after ``after``.
-
-    Returns how many rows changed and where the next batch starts (None: done).
-    """
-    stmt = select(_c.client_id, _c.customer_number, *(_c[name] for name in SEALED_FIELDS))
-    if after is not None:
-        stmt = stmt.where(sa.tuple_(_c.client_id, _c.customer_number) > after)
-    rows = await store.conn.fetch(stmt.order_by(_c.client_id, _c.customer_number).limit(limit))
-    changed = 0
-    for row in rows:
-        client_id, number = row["client_id"], row["customer_number"]
-        values = {
-            name: store.vault.reseal(token, context(client_id, number, name))
-            for name in SEALED_FIELDS
-            if (token := row[name]) is not None
-        }
-        values = {name: value for name, value in values.items() if value is not None}
-        if values:
-            where = _where_number(client_id, number)
-            await store.conn.execute(sa.update(customers).where(where).values(values))
-            changed += 1
-    last = (rows[-1]["client_id"], rows[-1]["customer_number"]) if len(rows) == limit else None
-    return changed, last
+) -> tuple[int, tuple[Any, ...] | None]:
+    """Re-encrypt with the current key the next ``limit`` customers after ``after``."""
+    key = ("client_id", "customer_number")
+    return await sealing.reseal_batch(
+        store, customers, key, after, limit, sealing.resealed_customer
+    )

@@ -8,14 +8,15 @@ from sqlalchemy import ColumnElement, and_, false, func, or_, select, true
 
 from customer_registry.customers import rules
 from customer_registry.customers.model import Customer, SearchQuery
-from customer_registry.customers.repository import _COLUMNS, _NAME_KEYS, _customer
+from customer_registry.customers.repository import COLUMNS, NAME_KEYS
+from customer_registry.customers.sealing import unsealed_customer
 from customer_registry.db import Sql, Store, customer_counts, customers
 
 _c = customers.c
 
 
 _NAME_RANGES = or_(
-    *(and_(column >= sa.bindparam("key"), column < sa.bindparam("upper")) for column in _NAME_KEYS)
+    *(and_(column >= sa.bindparam("key"), column < sa.bindparam("upper")) for column in NAME_KEYS)
 )
 _MATCHES: dict[str, ColumnElement[bool]] = {
     "all": true(),
@@ -88,7 +89,7 @@ def _page(where: ColumnElement[bool], sort: str, order: str) -> Any:
         .subquery()
     )
     on = and_(_c.client_id == keys.c.client_id, _c.customer_number == keys.c.customer_number)
-    return select(*_COLUMNS).select_from(customers.join(keys, on)).order_by(*ordering)
+    return select(*COLUMNS).select_from(customers.join(keys, on)).order_by(*ordering)
 
 
 @lru_cache(maxsize=128)
@@ -112,4 +113,4 @@ async def search(
     if offset >= total:
         return [], total
     rows = await store.conn.fetch(page, {**params, "limit": query.per_page, "offset": offset})
-    return [_customer(store, row, shown) for row in rows], total
+    return [unsealed_customer(store, row, shown) for row in rows], total

@@ -6,21 +6,21 @@ the history can never disagree with the customer.
 """
 
 import dataclasses
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from customer_registry.auth.scope import Claim, KeyHolder, key_holder, key_params
 from customer_registry.customers import (
     bulk_repository,
     changes,
     history_repository,
+    identifiers,
     outbox,
+    phones,
     repository,
-    rules,
     search_repository,
 )
+from customer_registry.customers.access import Caller, TokenClaim, key_caller, key_params
 from customer_registry.customers.errors import (
     CustomerChanged,
     CustomerNotFound,
@@ -43,20 +43,11 @@ from customer_registry.customers.model import (
     SearchResult,
 )
 from customer_registry.db import Store
-from customer_registry.errors import AppError, InvalidParameter, RequestInvalid
 
 PersonDirectory = Callable[[LookupKey], Awaitable[Customer | None]]
 # Generated identifiers are random: a clash with a stored one is retried with new ones.
 _ATTEMPTS = 5
 WriteOutcome = Literal["created", "updated", "unchanged"]
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What an import did with one write; ``reasons`` say why it was rejected."""
-
-    kind: WriteOutcome | Literal["rejected"]
-    reasons: tuple[InvalidParameter, ...] = ()
 
 
 async def _create(store: Store, customer: Customer, audit: Audit) -> Customer | None:
@@ -90,7 +81,7 @@ def _recorded(store: Store, new: Customer, entry: HistoryEntry) -> repository.Re
     return history_repository.row(store, entry), outbox.record(store, new, entry)
 
 
-async def _save(
+async def save(
     store: Store,
     write: CustomerWrite,
     audit: Audit,
@@ -128,7 +119,7 @@ async def upsert(
 ) -> Customer:
     """Create the customer, or replace the fields the write owns (``locked``: the stored
     customer, read and locked already in this transaction)."""
-    saved = await _save(store, write, audit, condition, may_create=True, locked=locked)
+    saved = await save(store, write, audit, condition, may_create=True, locked=locked)
     return saved[0]
 
 
@@ -136,62 +127,11 @@ async def update(
     store: Store, write: CustomerWrite, audit: Audit, condition: Condition = UNCONDITIONAL
 ) -> Customer:
     """Replace the fields the write owns of an existing customer."""
-    return (await _save(store, write, audit, condition, may_create=False))[0]
-
-
-def _rejected(error: AppError) -> Outcome:
-    if isinstance(error, RequestInvalid):
-        return Outcome("rejected", tuple(error.invalid_parameters))
-    return Outcome("rejected", (InvalidParameter("body", error.message),))
-
-
-async def upsert_one(store: Store, write: CustomerWrite, audit: Audit) -> Outcome:
-    """``upsert`` for imports: a refused write is an outcome, not an exception."""
-    try:
-        return Outcome((await _save(store, write, audit, UNCONDITIONAL, may_create=True))[1])
-    except AppError as error:
-        return _rejected(error)
-
-
-async def upsert_many(store: Store, writes: Sequence[tuple[CustomerWrite, Audit]]) -> list[Outcome]:
-    """``upsert_one`` for each write, set-wise: one lock, then a few statements for all the
-    creates and a few for all the updates.
-
-    The writes belong to one client and name distinct customers. A create that the insert
-    skips (created meanwhile, or a clash of identifiers) is redone by ``upsert_one``.
-    """
-    if not writes:
-        return []
-    numbers = [write.customer.customer_number for write, _ in writes]
-    stored = await bulk_repository.lock_many(store, writes[0][0].customer.client_id, numbers)
-    now = datetime.now(UTC)
-    creates = [
-        (w.customer, audit) for w, audit in writes if w.customer.customer_number not in stored
-    ]
-    skipped = await bulk_repository.create_many(store, creates, now)
-    plans = {
-        number: changes.planned(stored[number], write, audit, now)
-        for write, audit in writes
-        if (number := write.customer.customer_number) in stored
-    }
-    await bulk_repository.update_many(store, [plan for plan in plans.values() if plan])
-    return [
-        await upsert_one(store, write, audit)
-        if write.customer.customer_number in skipped
-        else _kind(write.customer.customer_number, plans)
-        for write, audit in writes
-    ]
-
-
-def _kind(number: str, plans: dict[str, tuple[Customer, HistoryEntry] | None]) -> Outcome:
-    """What became of the accepted write of customer ``number`` (``plans``: the updates')."""
-    if number not in plans:
-        return Outcome("created")
-    return Outcome("unchanged" if plans[number] is None else "updated")
+    return (await save(store, write, audit, condition, may_create=False))[0]
 
 
 async def read_as(
-    store: Store, claim: Claim, customer_number: str | None, shown: frozenset[str]
+    store: Store, claim: TokenClaim, customer_number: str | None, shown: frozenset[str]
 ) -> Customer | None:
     """The customer (None: not stored, or no number to look up), once the claim's coverage,
     read in the same round trip, holds; of the sealed fields, only those ``shown``."""
@@ -200,7 +140,7 @@ async def read_as(
     return customer
 
 
-async def lock_as(store: Store, claim: Claim, customer_number: str) -> Locked:
+async def lock_as(store: Store, claim: TokenClaim, customer_number: str) -> Locked:
     """``read_as`` for a write: the customer locked until the transaction ends."""
     coverage, customer = await repository.get_covered(store, claim, customer_number, lock=True)
     claim.require(coverage)
@@ -209,22 +149,18 @@ async def lock_as(store: Store, claim: Claim, customer_number: str) -> Locked:
 
 async def read_by_key(
     store: Store, key: str | None, customer_number: str | None
-) -> tuple[KeyHolder, Customer | None]:
+) -> tuple[Caller, Customer | None]:
     """The client a subscription key covers and its customer (None: not stored, or no number
     to look up), read in one round trip."""
     coverage, customer = await repository.get_keyed(store, key_params(key), customer_number)
-    return key_holder(coverage), customer
+    return key_caller(coverage), customer
 
 
-def found(customer: Customer | None, client_id: int, customer_number: str) -> Customer:
+def existing(customer: Customer | None, client_id: int, customer_number: str) -> Customer:
+    """``customer``, unless there is none (CustomerNotFound)."""
     if customer is None:
         raise CustomerNotFound(client_id, customer_number)
     return customer
-
-
-def export(store: Store, client_id: int, *, batch: int = 1000) -> AsyncIterator[Customer]:
-    """The client's customers in customer-number order, ``batch`` at a time in memory."""
-    return bulk_repository.stream(store, client_id, batch=batch)
 
 
 async def count(store: Store, client_id: int) -> int:
@@ -239,11 +175,21 @@ async def search(
     return SearchResult(items=items, total=total)
 
 
-def _masked(value: object) -> object:
+def masked(value: object) -> object:
+    """Personal data as the history shows it: all but the last two characters hidden."""
     if value is None:
         return None
     text = str(value)
     return "*" * len(text) if len(text) <= 4 else "*" * (len(text) - 2) + text[-2:]
+
+
+def masked_entry(entry: HistoryEntry) -> HistoryEntry:
+    """``entry`` with the values of its personal-data fields masked."""
+    changes = tuple(
+        FieldChange(c.field, masked(c.old), masked(c.new)) if c.field in SEALED_FIELDS else c
+        for c in entry.changes
+    )
+    return dataclasses.replace(entry, changes=changes)
 
 
 async def history(store: Store, client_id: int, customer_number: str) -> list[HistoryEntry]:
@@ -251,24 +197,13 @@ async def history(store: Store, client_id: int, customer_number: str) -> list[Hi
     entries = await history_repository.history(store, client_id, customer_number)
     if not entries:
         raise CustomerNotFound(client_id, customer_number)
-    return [
-        dataclasses.replace(
-            entry,
-            changes=tuple(
-                FieldChange(c.field, _masked(c.old), _masked(c.new))
-                if c.field in SEALED_FIELDS
-                else c
-                for c in entry.changes
-            ),
-        )
-        for entry in entries
-    ]
+    return [masked_entry(entry) for entry in entries]
 
 
 async def _find_stored(store: Store, client_id: int, key: LookupKey) -> Customer | None:
     if key.field == "IdentificationNumber":
         return await repository.find_by_identification(store, client_id, key.value)
-    e164 = rules.phone_e164(key.value) or key.value
+    e164 = phones.phone_e164(key.value) or key.value
     return await repository.find_by_phone(store, client_id, e164)
 
 
@@ -292,7 +227,7 @@ async def lookup(
     found = await directory(key) if directory else None
     if found is None:
         raise PersonNotFound(key.field)
-    number = customer_number or rules.new_customer_number()
+    number = customer_number or identifiers.new_customer_number()
     candidate = dataclasses.replace(
         found,
         client_id=client_id,

@@ -5,7 +5,8 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 
-from customer_registry.db import Database, Store
+from customer_registry.db import Store
+from customer_registry.runtime import runtime
 
 _READS = ("GET", "HEAD")
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
@@ -27,10 +28,10 @@ def _reads(request: Request) -> bool:
 async def request_store(request: Request) -> AsyncIterator[Store]:
     """The request's transaction: committed before the response is sent, rolled back on
     error. Reads (GET, HEAD, ``reads_only`` endpoints) run without one."""
-    database: Database = request.app.state.database
+    database = runtime(request).database
     opened = database.reading() if _reads(request) else database.transaction()
     async with opened as tx:
-        yield Store(tx, request.app.state.vault, request.app.state.metrics.appended)
+        yield runtime(request).store(tx)
 
 
 CustomerStore = Annotated[Store, Depends(request_store, scope="function")]

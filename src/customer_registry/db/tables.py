@@ -121,6 +121,8 @@ customers = Table(
     Column("last_name_key", NameKey),
     Column("full_name_key", NameKey),
     Column("company_name_key", NameKey),
+    # The e-mail address case-folded, for the console's search (migration 0008).
+    Column("email_key", String(255)),
     Column("created_at", Timestamp, nullable=False),
     Column("updated_at", Timestamp, nullable=False),
     UniqueConstraint("client_id", "payment_id"),
@@ -134,10 +136,14 @@ customers = Table(
             "phone_e164",
             "mobile_phone_e164",
             "first_name_key",
-            "last_name_key",
-            "full_name_key",
-            "company_name_key",
+            "email_key",
         )
+    ),
+    # With the customer number: the console pages through a name's matches in index order,
+    # however many customers share the name (migration 0008).
+    *(
+        Index(None, "client_id", column, "customer_number")
+        for column in ("last_name_key", "full_name_key", "company_name_key")
     ),
 )
 
@@ -274,4 +280,51 @@ webhook_deliveries = Table(
         ["webhook_endpoints.client_id", "webhook_endpoints.id"],
         ondelete="CASCADE",
     ),
+)
+
+# Operators of the console (console/operators.py): not tenant data, keyed by their own ids.
+operators = Table(
+    "operators",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("password_hash", String(200), nullable=False),
+    # Set while the password is the one-time password the CLI printed: it must be replaced
+    # at the first sign-in, and stops working at this time.
+    Column("password_expires_at", Timestamp),
+    Column("all_clients", Boolean, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+)
+
+operator_clients = Table(
+    "operator_clients",
+    metadata,
+    Column("client_id", BigInteger, primary_key=True),
+    Column("operator_id", ForeignKey("operators.id"), primary_key=True),
+    Index(None, "operator_id"),
+)
+
+# A signed-in browser: the SHA-256 of its cookie's random token, never the token.
+operator_sessions = Table(
+    "operator_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("operator_id", ForeignKey("operators.id"), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("expires_at", Timestamp, nullable=False),
+    Index(None, "operator_id"),
+    Index(None, "expires_at"),
+)
+
+# Each time an operator revealed a customer's masked personal data, by name: the name stays
+# when the operator is removed.
+customer_reveals = Table(
+    "customer_reveals",
+    metadata,
+    Column("client_id", BigInteger, primary_key=True),
+    Column("customer_number", String(100), primary_key=True),
+    Column("id", String(36), primary_key=True),
+    Column("revealed_at", Timestamp, nullable=False),
+    Column("operator_name", String(100), nullable=False),
+    Column("fields", String(200), nullable=False),
 )

@@ -11,7 +11,7 @@ the next change of a customer takes its ``seq`` only after the previous one comm
 customer's row lock) and is visible only if that one is.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql
 
+from customer_registry.customers import sealing
 from customer_registry.customers.outbox import organization_context
 from customer_registry.db import (
     Database,
@@ -195,37 +196,19 @@ async def purge_batch(
     return through
 
 
-_SEALED = Sql(
-    select(_e.client_id, _e.seq, _e.event_id, _e.organization_number)
-    .where(
-        sa.tuple_(_e.client_id, _e.seq) > sa.tuple_(bindparam("client_id"), bindparam("seq")),
-        _e.organization_number.is_not(None),
-    )
-    .order_by(_e.client_id, _e.seq)
-    .limit(bindparam("limit"))
-)
-_RESEALED = Sql(
-    update(customer_events)
-    .where(_CLIENT, _e.seq == bindparam("key_seq"))
-    .values(organization_number=bindparam("sealed"))
-)
+def _resealed(store: Store, row: Mapping[str, Any]) -> dict[str, Any]:
+    token = row["organization_number"]
+    if token is None:
+        return {}
+    where = organization_context(row["client_id"], row["event_id"])
+    sealed = store.vault.reseal(token, where)
+    return {} if sealed is None else {"organization_number": sealed}
 
 
 async def reseal(
-    store: Store, after: tuple[int, int] | None, limit: int
-) -> tuple[int, tuple[int, int] | None]:
+    store: Store, after: tuple[Any, ...] | None, limit: int
+) -> tuple[int, tuple[Any, ...] | None]:
     """Re-encrypt with the current key the organisation numbers of the next ``limit`` events
-    that hold one (``keys rotate``); returns how many changed and where to go on (None: done)."""
-    client_id, seq = after or (-1, -1)
-    params = {"client_id": client_id, "seq": seq, "limit": limit}
-    rows = await store.conn.fetch(_SEALED, params)
-    changed = 0
-    for row in rows:
-        where = organization_context(row["client_id"], row["event_id"])
-        sealed = store.vault.reseal(row["organization_number"], where)
-        if sealed is not None:
-            key = {"client_id": row["client_id"], "key_seq": row["seq"], "sealed": sealed}
-            await store.conn.execute(_RESEALED, key)
-            changed += 1
-    last = (rows[-1]["client_id"], rows[-1]["seq"]) if len(rows) == limit else None
-    return changed, last
+    (``keys rotate``); returns how many changed and where to go on (None: done)."""
+    key = ("client_id", "seq")
+    return await sealing.reseal_batch(store, customer_events, key, after, limit, _resealed)

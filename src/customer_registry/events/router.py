@@ -6,29 +6,19 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from customer_registry.auth.authenticated_first import HorizonRoute
-from customer_registry.auth.callers import (
-    MAX_CLIENT_ID,
-    BearerPrincipal,
-    Principal,
-    bearer_claim,
-    covered,
-    oauth2_scheme,
-)
-from customer_registry.db import Database
+from customer_registry.auth.callers import MAX_CLIENT_ID, BearerCaller, bearer_claim, oauth2_scheme
+from customer_registry.customers.access import Caller
+from customer_registry.customers.access_repository import get_token_caller
 from customer_registry.db.request import CustomerStore
-from customer_registry.errors import (
-    PROBLEM_JSON,
-    PROBLEM_SCHEMA,
-    InvalidParameter,
-    JsonBody,
-    RequestInvalid,
-    problem_responses,
-)
+from customer_registry.errors import InvalidParameter, RequestInvalid
 from customer_registry.events import schemas, service, targets
 from customer_registry.http.canonical_paths import CanonicalPath
 from customer_registry.http.idempotency import HorizonIdempotency
+from customer_registry.http.json_body import JsonBody
 from customer_registry.http.openapi import operation_ids
 from customer_registry.http.plain_routes import FastJSONResponse
+from customer_registry.http.problems import problem_responses
+from customer_registry.runtime import AppRuntime, runtime
 
 router = APIRouter(
     route_class=HorizonRoute,
@@ -37,37 +27,33 @@ router = APIRouter(
     dependencies=[CanonicalPath],
     generate_unique_id_function=operation_ids("registry"),
 )
-_GONE: dict[int | str, dict[str, Any]] = {
-    410: {
-        "description": "The cursor is older than the retention: its events were purged",
-        "content": {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA}},
-    }
-}
 
 
 async def _reader(
     request: Request,
     authorization: Annotated[str | None, Depends(oauth2_scheme)],
     client_id: Annotated[int, Path(alias="clientId", ge=1, le=MAX_CLIENT_ID)],
-) -> Principal:
+) -> Caller:
     """The path's client, once the bearer token covers it: checked on a connection of its
     own, which a long poll does not hold while it waits."""
-    database: Database = request.app.state.database
-    async with database.reading() as conn:
-        return await covered(conn, await bearer_claim(request, conn, authorization, client_id))
+    async with runtime(request).database.reading() as conn:
+        claim = await bearer_claim(request, conn, authorization, client_id)
+        return await get_token_caller(conn, claim)
+
+
+Reader = Annotated[Caller, Depends(_reader)]
 
 
 @router.get(
     "/events",
     responses={
         200: {"model": schemas.FeedOut, "description": "The next events, oldest first"},
-        **problem_responses(400, 401, 403),
-        **_GONE,
+        **problem_responses(400, 401, 403, 410),
     },
 )
 async def list_events(
-    request: Request,
-    caller: Annotated[Principal, Depends(_reader)],
+    state: AppRuntime,
+    caller: Reader,
     after: Annotated[
         str | None, Query(max_length=100, description="The `next` of the previous page")
     ] = None,
@@ -78,24 +64,21 @@ async def list_events(
 ) -> JSONResponse:
     """Change events of the client's customers in commit order, after a cursor."""
     position = None if after is None else schemas.cursor_position(after, caller.client_id)
-    page = await service.feed(request.app.state.database, caller.client_id, position, limit, wait)
-    vault = request.app.state.vault
+    page = await service.feed(state.database, caller.client_id, position, limit, wait)
     return FastJSONResponse(
         {
-            "events": [schemas.event(row, vault) for row in page.events],
+            "events": [schemas.event(row, state.vault) for row in page.events],
             "next": schemas.cursor(caller.client_id, page.last),
         }
     )
 
 
-async def _allowed(
-    request: Request, body: schemas.WebhookIn, _: Annotated[Principal, Depends(_reader)]
-) -> schemas.WebhookIn:
+async def _allowed(state: AppRuntime, body: schemas.WebhookIn, _: Reader) -> schemas.WebhookIn:
     """The new endpoint, once the token covers the client and the URL may receive webhooks:
     checked before the request's transaction begins (a name lookup must not hold SQLite's
     writers)."""
     try:
-        allow = request.app.state.settings.webhook_allow_private
+        allow = state.settings.webhook_allow_private
         await targets.checked(str(body.url), allow_private=allow)
     except targets.TargetRefused as exc:
         raise RequestInvalid([InvalidParameter("url", str(exc))]) from exc
@@ -114,7 +97,7 @@ async def create_webhook(
     _json: JsonBody,
     new: Annotated[schemas.WebhookIn, Depends(_allowed)],
     store: CustomerStore,
-    caller: BearerPrincipal,
+    caller: BearerCaller,
     _once: HorizonIdempotency,
 ) -> JSONResponse:
     """Send the client's change events to a URL, signed (Standard Webhooks)."""
@@ -135,7 +118,7 @@ async def create_webhook(
         **problem_responses(400, 401, 403),
     },
 )
-async def list_webhooks(store: CustomerStore, caller: BearerPrincipal) -> JSONResponse:
+async def list_webhooks(store: CustomerStore, caller: BearerCaller) -> JSONResponse:
     """The client's webhook endpoints and how their deliveries go, without secrets."""
     found = await service.webhooks(store.conn, caller.client_id)
     return FastJSONResponse({"items": [schemas.webhook(row) for row in found]})
@@ -148,7 +131,7 @@ async def list_webhooks(store: CustomerStore, caller: BearerPrincipal) -> JSONRe
 )
 async def delete_webhook(
     store: CustomerStore,
-    caller: BearerPrincipal,
+    caller: BearerCaller,
     webhook_id: Annotated[str, Path(alias="webhookId", min_length=1, max_length=32)],
 ) -> Response:
     """Stop sending events to the endpoint; its pending and failed deliveries go with it."""

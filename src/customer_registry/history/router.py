@@ -5,14 +5,14 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 
-from customer_registry.auth.callers import BearerPrincipal
+from customer_registry.auth.callers import BearerCaller
 from customer_registry.customers import service
-from customer_registry.customers.rules import CustomerNumberText
+from customer_registry.customers.fields import CustomerNumberText
 from customer_registry.db.request import CustomerStore
-from customer_registry.errors import problem_responses
 from customer_registry.history import schemas
 from customer_registry.http.canonical_paths import CanonicalPath
 from customer_registry.http.openapi import operation_ids
+from customer_registry.http.problems import problem_responses
 
 router = APIRouter(
     prefix="/registry/v1/clients/{clientId}",
@@ -34,7 +34,7 @@ CustomerNumber = Annotated[
     },
 )
 async def get_history(
-    store: CustomerStore, caller: BearerPrincipal, customer_number: CustomerNumber
+    store: CustomerStore, caller: BearerCaller, customer_number: CustomerNumber
 ) -> JSONResponse:
     """Every change of the customer, oldest first: who, when, and each field's old and new value."""
     entries = await service.history(store, caller.client_id, customer_number)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from customer_registry.customers import rules
+from customer_registry.customers import phones
 from customer_registry.customers.model import Customer, LookupKey
 from customer_registry.customers.service import PersonDirectory
 from customer_registry.errors import AppError, ConfigurationError
@@ -29,10 +29,10 @@ def _matches(entry: CustomerIn, key: LookupKey) -> bool:
         return key.value in ids
     if entry.phoneNumber is None:
         return False
-    wanted = rules.phone_e164(key.value) or key.value
+    wanted = phones.phone_e164(key.value) or key.value
     return wanted in (
         entry.phoneNumber,
-        rules.phone_e164(entry.phoneNumber, entry.address.countryCode),
+        phones.phone_e164(entry.phoneNumber, entry.address.countryCode),
     )
 
 

@@ -9,7 +9,9 @@ from starlette.routing import Route
 from customer_registry.auth import callers
 from customer_registry.auth.authenticated_first import bearer_first
 from customer_registry.customers import service
-from customer_registry.db import Database, Store
+from customer_registry.customers.access import Caller
+from customer_registry.customers.access_repository import get_token_caller
+from customer_registry.db import Store
 from customer_registry.horizon import schemas
 from customer_registry.horizon.router import (
     CUSTOMER_PATH,
@@ -23,6 +25,7 @@ from customer_registry.http.canonical_paths import client_id as canonical_client
 from customer_registry.http.canonical_paths import utf8_path
 from customer_registry.http.plain_routes import claimed, plain_route, valid_body
 from customer_registry.http.public_origin import trusted_host
+from customer_registry.runtime import runtime
 
 
 def _valid_path(request: Request) -> tuple[int, str] | None:
@@ -59,10 +62,10 @@ async def _read(request: Request) -> Response | None:
     if path is None or not authorization:
         return None
     client_id, number = path
-    database: Database = request.app.state.database
+    database = runtime(request).database
     async with database.reading() as conn:
         claim = await callers.bearer_claim(request, conn, authorization, client_id)
-        store = Store(conn, request.app.state.vault)
+        store = Store(conn, runtime(request).vault)
         stored = await service.read_as(store, claim, number, schemas.SHOWN_SEALED)
     return read(request, stored, client_id, number)
 
@@ -76,11 +79,11 @@ async def _put(request: Request) -> Response | None:
     body = await valid_body(request, schemas.CustomerIn)
     if body is None:
         return None
-    database: Database = request.app.state.database
+    database = runtime(request).database
     async with database.transaction() as conn:
-        store = Store(conn, request.app.state.vault, request.app.state.metrics.appended)
+        store = runtime(request).store(conn)
         locked = await service.lock_as(store, claim, number)
-        caller = callers.Principal(client_id, claim.credential_id, locked)
+        caller = Caller(client_id, claim.credential_id, locked)
         return await write(request, store, caller, number, body)
 
 
@@ -93,10 +96,10 @@ async def _search(request: Request) -> Response | None:
     body = await valid_body(request, schemas.SearchIn)
     if body is None:
         return None
-    database: Database = request.app.state.database
+    database = runtime(request).database
     async with database.reading() as conn:
-        await callers.covered(conn, claim)
-        store = Store(conn, request.app.state.vault)
+        await get_token_caller(conn, claim)
+        store = Store(conn, runtime(request).vault)
         return await search_page(request, store, client_id, params, body)
 
 

@@ -7,13 +7,13 @@ from fastapi.responses import JSONResponse
 from pydantic import TypeAdapter
 
 from customer_registry.auth.authenticated_first import HorizonRoute
-from customer_registry.auth.callers import BearerClaim, BearerPrincipal, Principal, horizon_client
+from customer_registry.auth.callers import BearerCaller, BearerClaim, horizon_client, request_id
 from customer_registry.customers import service
+from customer_registry.customers.access import Caller
+from customer_registry.customers.fields import CustomerNumberText
 from customer_registry.customers.model import Customer, SearchQuery
-from customer_registry.customers.rules import CustomerNumberText
 from customer_registry.db import Store
 from customer_registry.db.request import CustomerStore, reads_only
-from customer_registry.errors import JsonBody, problem_responses, valid_or_none
 from customer_registry.horizon import responses, schemas
 from customer_registry.horizon.directory import person_directory
 from customer_registry.http.canonical_paths import CanonicalPath
@@ -25,8 +25,11 @@ from customer_registry.http.conditional import (
     write_condition,
 )
 from customer_registry.http.idempotency import HorizonIdempotency, guard
+from customer_registry.http.json_body import JsonBody, valid_or_none
 from customer_registry.http.plain_routes import FastJSONResponse
+from customer_registry.http.problems import problem_responses
 from customer_registry.http.public_origin import origin
+from customer_registry.runtime import runtime
 
 router = APIRouter(
     route_class=HorizonRoute,
@@ -62,17 +65,17 @@ async def _covered_customer(
 CoveredCustomer = Annotated[Customer | None, Depends(_covered_customer)]
 
 
-async def _writer(request: Request, store: CustomerStore, claim: BearerClaim) -> Principal:
+async def _writer(request: Request, store: CustomerStore, claim: BearerClaim) -> Caller:
     """The caller of a PUT, with the path's customer read and locked in the statement that
     checks the token's coverage (one round trip instead of two)."""
     number = valid_or_none(VALID_NUMBER, request.path_params["customerNumber"])
     if number is None:  # validation refuses the request before the write
         return await horizon_client(store, claim)
     locked = await service.lock_as(store, claim, number)
-    return Principal(claim.client_id, claim.credential_id, locked)
+    return Caller(claim.client_id, claim.credential_id, locked)
 
 
-Writer = Annotated[Principal, Depends(_writer)]
+Writer = Annotated[Caller, Depends(_writer)]
 WriterIdempotency = Annotated[None, Depends(guard(_writer, request_id_counts=False))]
 
 IfMatch = Annotated[
@@ -103,7 +106,7 @@ def head_of(full: Response) -> Response:
 async def search_customers(
     request: Request,
     store: CustomerStore,
-    caller: BearerPrincipal,
+    caller: BearerCaller,
     _json: JsonBody,
     _once: HorizonIdempotency,
     params: Annotated[schemas.SearchParams, Query()],
@@ -154,13 +157,13 @@ async def put_customer(
 
 
 async def write(
-    request: Request, store: Store, caller: Principal, number: str, body: schemas.CustomerIn
+    request: Request, store: Store, caller: Caller, number: str, body: schemas.CustomerIn
 ) -> JSONResponse:
     """The PUT's write and its answer (If-Match and If-None-Match read from the request)."""
     headers = request.headers
     condition = write_condition(headers.get("if-match"), headers.get("if-none-match"))
     written = schemas.to_customer(body, caller.client_id, number)
-    audit = caller.audit(request, DIALECT)
+    audit = caller.audit(DIALECT, request_id(request))
     customer = await service.upsert(store, written, audit, condition, caller.locked)
     return representation(request, customer)
 
@@ -186,7 +189,7 @@ async def get_customer(
 
 def read(request: Request, stored: Customer | None, client_id: int, number: str) -> Response:
     """The answer to a GET or HEAD of ``stored`` (If-None-Match read from the request)."""
-    customer = service.found(stored, client_id, number)
+    customer = service.existing(stored, client_id, number)
     if request.method == "HEAD":
         return head_of(representation(request, customer))
     if not_modified(request.headers.get("if-none-match"), customer.version):
@@ -220,7 +223,7 @@ async def check_customer(
 async def lookup_customer(
     request: Request,
     store: CustomerStore,
-    caller: BearerPrincipal,
+    caller: BearerCaller,
     _json: JsonBody,
     _once: HorizonIdempotency,
     body: schemas.LookupIn,
@@ -230,8 +233,8 @@ async def lookup_customer(
         store,
         caller.client_id,
         body.key(),
-        caller.audit(request, DIALECT),
-        directory=person_directory(request.app.state.settings.person_directory),
+        caller.audit(DIALECT, request_id(request)),
+        directory=person_directory(runtime(request).settings.person_directory),
         customer_number=body.customerNumber,
         individual_risk_score=body.individualRiskScore,
     )

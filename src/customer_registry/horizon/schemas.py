@@ -12,7 +12,20 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from customer_registry.customers import rules
+from customer_registry.customers import fields, rules
+from customer_registry.customers.fields import (
+    CleanText,
+    CountryCode,
+    CustomerNumber,
+    Email,
+    Line100,
+    Name50,
+    Text20,
+    Visible20,
+    VisibleText,
+    length,
+    present,
+)
 from customer_registry.customers.model import (
     Customer,
     CustomerType,
@@ -21,27 +34,14 @@ from customer_registry.customers.model import (
     LookupKey,
     SearchColumn,
 )
-from customer_registry.customers.rules import (
-    CleanText,
-    CountryCode,
-    CustomerNumberText,
-    Email,
-    VisibleText,
-    length,
-)
 from customer_registry.errors import CustomerInformationMissing, InvalidParameter, RequestInvalid
 
 Required100 = Annotated[VisibleText, length(100, 1)]
-Text20 = Annotated[CleanText, length(20)]
-Visible20 = Annotated[VisibleText, length(20)]
-Name50 = Annotated[VisibleText, length(50)]
-Line100 = Annotated[VisibleText, length(100)]
-CustomerNumber = Annotated[CustomerNumberText, length(100, 1)]
 RiskScore = Annotated[
     CleanText,
-    BeforeValidator(rules.risk_score),
+    BeforeValidator(fields.risk_score),
     length(50),
-    rules.Documented({"type": ["string", "number"]}),
+    fields.Documented({"type": ["string", "number"]}),
 ]
 
 _TYPES: dict[Any, CustomerType] = {
@@ -168,8 +168,7 @@ def to_customer(body: CustomerIn, client_id: int, customer_number: str) -> Custo
 
 def compact(members: dict[str, Any]) -> dict[str, Any] | None:
     """The members that are set; None when none is."""
-    present = {key: value for key, value in members.items() if value is not None}
-    return present or None
+    return present(members) or None
 
 
 def _address_line(customer: Customer) -> str | None:
@@ -222,7 +221,7 @@ def from_customer(customer: Customer, base_url: str) -> dict[str, Any]:
         "paymentMeans": {"paymentId": customer.payment_id},
         "address": address(customer),
     }
-    return {key: value for key, value in members.items() if value is not None}
+    return present(members)
 
 
 _COLUMNS: dict[str, SearchColumn] = {

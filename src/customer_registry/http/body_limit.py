@@ -18,8 +18,8 @@ from customer_registry.errors import (
     PayloadTooLarge,
     RequestInvalid,
     RequestTimeout,
-    render,
 )
+from customer_registry.http.problems import render
 
 # No route reads a body on these: nothing to wait for.
 _WITHOUT_BODY = frozenset({"GET", "HEAD"})

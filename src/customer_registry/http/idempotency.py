@@ -23,7 +23,8 @@ from fastapi.routing import APIRoute
 from sqlalchemy import and_, bindparam, delete, select, text, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from customer_registry.auth.callers import Principal, horizon_client, subscription_client
+from customer_registry.auth.callers import horizon_client, subscription_client
+from customer_registry.customers.access import Caller
 from customer_registry.db import Sql, Tx, idempotency_keys
 from customer_registry.db.request import CustomerStore
 from customer_registry.errors import BusinessError, Conflict, InvalidParameter, RequestInvalid
@@ -180,12 +181,12 @@ IdempotencyKeyHeader = Annotated[
 
 
 def guard(
-    authenticate: Callable[..., Coroutine[Any, Any, Principal]], *, request_id_counts: bool
+    authenticate: Callable[..., Coroutine[Any, Any, Caller]], *, request_id_counts: bool
 ) -> Callable[..., Coroutine[Any, Any, None]]:
     async def guard(
         request: Request,
         store: CustomerStore,
-        principal: Annotated[Principal, Depends(authenticate)],
+        principal: Annotated[Caller, Depends(authenticate)],
         idempotency_key: IdempotencyKeyHeader = None,
     ) -> None:
         request_id = request.headers.get("x-request-id") if request_id_counts else None

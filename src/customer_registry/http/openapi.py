@@ -25,8 +25,8 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict
 from pydantic.json_schema import SkipJsonSchema, models_json_schema
 
-from customer_registry.errors import Problem
 from customer_registry.http.observability import REQUEST_ID_HEADER
+from customer_registry.http.problems import Problem
 
 DESCRIPTION = """\
 Customer master data, wire-compatible with two of Riverty's customer APIs over one store:
@@ -155,7 +155,7 @@ def complete(document: dict[str, Any], public_url: str | None = None) -> dict[st
 def install(app: FastAPI) -> None:
     """Make ``app`` serve the completed document, built once on first request."""
     build = app.openapi
-    public_url: str | None = app.state.settings.public_url
+    public_url = app.state.runtime.settings.public_url
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -19,7 +19,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Message, Receive, Scope, Send
 
-from customer_registry.errors import AppError, require_json
+from customer_registry.errors import AppError
+from customer_registry.http.json_body import require_json
 
 
 class FastJSONResponse(JSONResponse):

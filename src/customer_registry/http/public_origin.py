@@ -14,7 +14,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Match
 
-from customer_registry.errors import InvalidParameter, RequestInvalid, render
+from customer_registry.errors import InvalidParameter, RequestInvalid
+from customer_registry.http.problems import render
+from customer_registry.runtime import runtime
 
 
 class HostNotAllowed(RequestInvalid):
@@ -45,7 +47,7 @@ def host_allowed(host: str, allowed: tuple[str, ...]) -> bool:
 
 def trusted_host(request: Request) -> bool:
     """Whether ``origin`` has an answer: a public URL is set, or the Host is allowed."""
-    settings = request.app.state.settings
+    settings = runtime(request).settings
     host = request.headers.get("host")
     # No Host (HTTP/1.0): the URL names the socket's own address, which no client chose.
     return bool(settings.public_url) or host is None or host_allowed(host, settings.allowed_hosts)
@@ -53,7 +55,7 @@ def trusted_host(request: Request) -> bool:
 
 def origin(request: Request) -> str:
     """Scheme and host (and root path) for absolute URLs; raises ``HostNotAllowed``."""
-    public_url: str | None = request.app.state.settings.public_url
+    public_url: str | None = runtime(request).settings.public_url
     if public_url:
         return public_url.rstrip("/")
     if not trusted_host(request):

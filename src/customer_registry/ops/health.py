@@ -4,14 +4,15 @@ import sqlite3
 
 import structlog
 from asyncpg.exceptions import UndefinedTableError
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from customer_registry import migrations
-from customer_registry.db import Database, Sql, Tx
+from customer_registry.db import Sql, Tx
 from customer_registry.errors import ConfigurationError
 from customer_registry.ops import key_checks
+from customer_registry.runtime import AppRuntime
 from customer_registry.vault import Vault
 
 router = APIRouter(tags=["Health"])
@@ -55,10 +56,10 @@ def _names(revisions: frozenset[str]) -> str:
         }
     },
 )
-async def readyz(request: Request) -> JSONResponse:
+async def readyz(state: AppRuntime) -> JSONResponse:
     """The database answers, carries the schema revision this code expects, and the key file
     holds every key its data needs."""
-    database: Database = request.app.state.database
+    database = state.database
     try:
         async with database.reading() as conn:
             await conn.fetchval(_PING)
@@ -72,7 +73,7 @@ async def readyz(request: Request) -> JSONResponse:
     if found != expected:
         detail = f"the database is at revision {_names(found)}, this code needs {_names(expected)}"
         return _unready("migrations", detail)
-    problem = _key_problem(request.app.state.vault, expected_keys)
+    problem = _key_problem(state.vault, expected_keys)
     return _unready("keys", problem) if problem else JSONResponse({"status": "ok"})
 
 

@@ -1,7 +1,7 @@
 """Expired records are deleted: idempotency records after their 24 hours, token-failure
-counts once their window ended, change events after their retention (with the webhook
-deliveries of those events). ``serve`` does it in the background of every worker; the CLI
-on demand (``idempotency purge``).
+counts once their window ended, console sessions once expired, change events after their
+retention (with the webhook deliveries of those events). ``serve`` does it in the background
+of every worker; the CLI on demand (``idempotency purge``).
 
 Each batch is a transaction of its own: on SQLite a long delete would hold the write lock,
 and every write of every worker would wait for it.
@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import structlog
 
 from customer_registry.auth import throttle
+from customer_registry.console import sessions
 from customer_registry.db import Database, Tx
 from customer_registry.events import repository as events
 from customer_registry.http import idempotency
@@ -47,6 +48,11 @@ async def purge_token_failures(database: Database) -> int:
     return await _purge(database, lambda conn: throttle.purge_expired(conn, batch=_BATCH))
 
 
+async def purge_sessions(database: Database) -> int:
+    """Delete every expired console session; return how many."""
+    return await _purge(database, lambda conn: sessions.purge_expired(conn, batch=_BATCH))
+
+
 async def purge_events(database: Database, retention: timedelta) -> int:
     """Delete every change event older than ``retention``; return how many."""
     await events.sequence_all(database)  # positions first: the purge goes by them
@@ -70,17 +76,19 @@ async def purge_periodically(
         try:
             records = await purge_idempotency(database)
             counts = await purge_token_failures(database)
+            ended = await purge_sessions(database)
             purged = await purge_events(database, event_retention)
         except Exception as exc:
             # Whatever it was (an unreachable database, a busy SQLite lock), the next round
             # deletes what this one could not: the loop must outlive any one failure.
             logger.warning("purge of expired records failed", exc_info=exc)
         else:
-            if records or counts or purged:
+            if records or counts or ended or purged:
                 logger.info(
                     "expired records purged",
                     idempotency=records,
                     token_failures=counts,
+                    console_sessions=ended,
                     events=purged,
                 )
         await asyncio.sleep(interval)

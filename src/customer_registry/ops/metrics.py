@@ -20,9 +20,12 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.multiprocess import MultiProcessCollector
+from pydantic import SecretStr
 
 from customer_registry.db import Database
-from customer_registry.errors import NotAuthenticated, problem_responses
+from customer_registry.errors import NotAuthenticated
+from customer_registry.http.problems import problem_responses
+from customer_registry.runtime import AppRuntime
 
 _2XX = frozenset(range(200, 300))
 _HORIZON = "/customer/v1/clients/{clientId}"
@@ -154,9 +157,8 @@ _BEARER_CHALLENGE = {
 }
 
 
-def _require_token(request: Request) -> None:
+def _require_token(request: Request, token: SecretStr | None) -> None:
     """With CUSTOMER_REGISTRY_METRICS_TOKEN set, the scrape must send it as a bearer token."""
-    token = request.app.state.settings.metrics_token
     if token is None:
         return
     expected = f"Bearer {token.get_secret_value()}".encode()
@@ -177,10 +179,9 @@ def _require_token(request: Request) -> None:
         },
     },
 )
-async def get_metrics(request: Request) -> Response:
+async def get_metrics(request: Request, state: AppRuntime) -> Response:
     """Request counts and durations, customer writes and database pool use; with a metrics
     token configured, only for a bearer of it."""
-    _require_token(request)
-    metrics: Metrics = request.app.state.metrics
-    metrics.observe_pool()
-    return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+    _require_token(request, state.settings.metrics_token)
+    state.metrics.observe_pool()
+    return Response(state.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)

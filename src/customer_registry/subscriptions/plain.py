@@ -8,9 +8,10 @@ from starlette.routing import Route
 
 from customer_registry.auth.authenticated_first import key_first
 from customer_registry.customers import service
-from customer_registry.db import Database, Store
+from customer_registry.db import Store
 from customer_registry.http.canonical_paths import utf8_path
 from customer_registry.http.plain_routes import claimed, plain_route, valid_body
+from customer_registry.runtime import runtime
 from customer_registry.subscriptions import schemas
 from customer_registry.subscriptions.router import (
     CUSTOMER_PATH,
@@ -34,9 +35,9 @@ async def _get(request: Request) -> Response | None:
         return None
     if not key or not utf8_path(request.scope):
         return None
-    database: Database = request.app.state.database
+    database = runtime(request).database
     async with database.reading() as conn:
-        holder, stored = await service.read_by_key(Store(conn, request.app.state.vault), key, given)
+        holder, stored = await service.read_by_key(Store(conn, runtime(request).vault), key, given)
     return read(request, stored, holder.client_id, number)
 
 
@@ -47,10 +48,9 @@ async def _post(request: Request) -> Response | None:
     body = await valid_body(request, schemas.CustomerRequest)
     if body is None:
         return None
-    database: Database = request.app.state.database
-    state = request.app.state
+    database = runtime(request).database
     async with database.transaction() as conn:
-        return await create(request, Store(conn, state.vault, state.metrics.appended), caller, body)
+        return await create(request, runtime(request).store(conn), caller, body)
 
 
 def plain_routes(routes: list[APIRoute]) -> list[Route]:

@@ -2,11 +2,14 @@
 schemas.from_customer), with the documented examples."""
 
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
-from customer_registry.errors import GatewayRejection, problem_responses
+from pydantic import BaseModel
+
+from customer_registry.errors import AppError, NotAuthenticated
 from customer_registry.http.conditional import ETAG_HEADER, NOT_MODIFIED_RESPONSE
 from customer_registry.http.openapi import Omitted, Representation, example, link
+from customer_registry.http.problems import problem_responses
 from customer_registry.subscriptions.schemas import Category, Salutation
 
 
@@ -42,6 +45,20 @@ class CustomerOut(Representation):
     customerCategory: Category
     phone: str | Omitted = None
     mobilePhone: str | Omitted = None
+
+
+class GatewayRejection(BaseModel):
+    """A rejected subscription key, in the body Riverty's API gateway sends (spec B.1)."""
+
+    statusCode: Literal[401]
+    message: str
+
+
+def gateway_rejection(error: AppError) -> tuple[dict[str, Any], str] | None:
+    """The Subscriptions dialect of an error: the gateway's body for a rejected key."""
+    if isinstance(error, NotAuthenticated):
+        return {"statusCode": error.status, "message": error.message}, "application/json"
+    return None
 
 
 _GATEWAY_401 = {

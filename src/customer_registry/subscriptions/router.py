@@ -7,17 +7,17 @@ from fastapi.responses import JSONResponse
 from pydantic import TypeAdapter
 
 from customer_registry.auth.authenticated_first import SubscriptionsRoute
-from customer_registry.auth.callers import Principal, SubscriptionKey, SubscriptionPrincipal
-from customer_registry.auth.scope import KeyHolder
+from customer_registry.auth.callers import SubscriptionCaller, SubscriptionKey, request_id
 from customer_registry.customers import service
+from customer_registry.customers.access import Caller
+from customer_registry.customers.fields import CustomerNumberText
 from customer_registry.customers.model import Customer
-from customer_registry.customers.rules import CustomerNumberText
 from customer_registry.db import Store
 from customer_registry.db.request import CustomerStore
-from customer_registry.errors import JsonBody, valid_or_none
 from customer_registry.http.canonical_paths import CanonicalPath
 from customer_registry.http.conditional import etag, not_modified, unchanged, write_condition
 from customer_registry.http.idempotency import SubscriptionsIdempotency
+from customer_registry.http.json_body import JsonBody, valid_or_none
 from customer_registry.http.plain_routes import FastJSONResponse
 from customer_registry.subscriptions import responses, schemas
 
@@ -46,7 +46,7 @@ def answer(body: dict[str, Any], version: int) -> JSONResponse:
 async def create_customer(
     request: Request,
     store: CustomerStore,
-    caller: SubscriptionPrincipal,
+    caller: SubscriptionCaller,
     _json: JsonBody,
     _once: SubscriptionsIdempotency,
     body: schemas.CustomerRequest,
@@ -56,11 +56,11 @@ async def create_customer(
 
 
 async def create(
-    request: Request, store: Store, caller: Principal, body: schemas.CustomerRequest
+    request: Request, store: Store, caller: Caller, body: schemas.CustomerRequest
 ) -> JSONResponse:
     """The POST's write and its answer."""
     write = schemas.to_customer(body, caller.client_id)
-    customer = await service.upsert(store, write, caller.audit(request, DIALECT))
+    customer = await service.upsert(store, write, caller.audit(DIALECT, request_id(request)))
     return answer(schemas.sign_up(customer), customer.version)
 
 
@@ -72,7 +72,7 @@ async def create(
 async def update_customer(
     request: Request,
     store: CustomerStore,
-    caller: SubscriptionPrincipal,
+    caller: SubscriptionCaller,
     _json: JsonBody,
     _once: SubscriptionsIdempotency,
     customer_number: CustomerNumber,
@@ -82,13 +82,15 @@ async def update_customer(
     """Update an existing customer, including its payment registration and address."""
     write = schemas.to_customer(body, caller.client_id, path_number=customer_number)
     condition = write_condition(if_match, None)
-    customer = await service.update(store, write, caller.audit(request, DIALECT), condition)
+    customer = await service.update(
+        store, write, caller.audit(DIALECT, request_id(request)), condition
+    )
     return answer(schemas.sign_up(customer), customer.version)
 
 
 async def _keyed_customer(
     request: Request, store: CustomerStore, key: SubscriptionKey
-) -> tuple[KeyHolder, Customer | None]:
+) -> tuple[Caller, Customer | None]:
     """The key's client and the path's customer, read in the statement that checks the key.
 
     A dependency, so that a refused key comes before the path's own validation, as on every
@@ -101,7 +103,7 @@ async def _keyed_customer(
 @router.get("/{customerNumber}", responses=responses.GET_RESPONSES)
 async def get_customer(
     request: Request,
-    keyed: Annotated[tuple[KeyHolder, Customer | None], Depends(_keyed_customer)],
+    keyed: Annotated[tuple[Caller, Customer | None], Depends(_keyed_customer)],
     customer_number: CustomerNumber,
     if_none_match: Annotated[str | None, Header(description="304 if unchanged")] = None,
 ) -> Response:
@@ -112,7 +114,7 @@ async def get_customer(
 
 def read(request: Request, stored: Customer | None, client_id: int, number: str) -> Response:
     """The answer to a GET of ``stored`` (If-None-Match read from the request)."""
-    customer = service.found(stored, client_id, number)
+    customer = service.existing(stored, client_id, number)
     if not_modified(request.headers.get("if-none-match"), customer.version):
         return unchanged(customer.version)
     return answer(schemas.from_customer(customer), customer.version)

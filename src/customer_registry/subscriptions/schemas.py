@@ -11,30 +11,31 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, WithJsonSchema
 
-from customer_registry.customers import rules
-from customer_registry.customers.model import Customer, CustomerType, CustomerWrite
-from customer_registry.customers.rules import (
+from customer_registry.customers import fields
+from customer_registry.customers.fields import (
     CleanText,
     CountryCode,
-    CustomerNumberText,
+    CustomerNumber,
     Email,
     LanguageCode,
+    Text10,
+    Text20,
+    Text100,
+    Visible20,
+    Visible40,
     VisibleText,
     length,
+    present,
 )
+from customer_registry.customers.model import Customer, CustomerType, CustomerWrite
 from customer_registry.errors import CustomerInformationMissing, InvalidParameter, RequestInvalid
 
 Category = Literal["PERSON", "COMPANY"]
 Salutation = Literal["MR", "MRS", "MS", "MISS"]
-Text10 = Annotated[CleanText, length(10)]
-Text20 = Annotated[CleanText, length(20)]
-Visible20 = Annotated[VisibleText, length(20)]
-Visible40 = Annotated[VisibleText, length(40)]
-Text100 = Annotated[CleanText, length(100)]
 BirthDate = Annotated[
     date,
-    BeforeValidator(rules.birth_date),
-    AfterValidator(rules.past_date),
+    BeforeValidator(fields.birth_date),
+    AfterValidator(fields.past_date),
     WithJsonSchema(
         {
             "type": "string",
@@ -62,8 +63,8 @@ class CustomerIn(BaseModel):
     address: AddressIn
     birthDate: BirthDate | None = None
     companyName: Annotated[VisibleText, length(140)] | None = None
-    customerCategory: Annotated[Category, BeforeValidator(rules.upper_case)]
-    customerNumber: Annotated[CustomerNumberText, length(100, 1)]
+    customerCategory: Annotated[Category, BeforeValidator(fields.upper_case)]
+    customerNumber: CustomerNumber
     email: Annotated[Email, length(241)] | None = None
     firstName: Visible40 | None = None
     identificationNumber: Text20 | None = None
@@ -71,7 +72,7 @@ class CustomerIn(BaseModel):
     lastName: Visible40 | None = None
     mobilePhone: Visible20 | None = None
     phone: Visible20 | None = None
-    salutation: Annotated[Salutation, BeforeValidator(rules.upper_case)] | None = None
+    salutation: Annotated[Salutation, BeforeValidator(fields.upper_case)] | None = None
     taxIdentificationNumber: Text20 | None = None
 
 
@@ -164,12 +165,8 @@ def sign_up(customer: Customer) -> dict[str, Any]:
     }
 
 
-def _without_none(members: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in members.items() if value is not None}
-
-
-def from_customer(customer: Customer) -> dict[str, Any]:
-    """The flat GET representation, in the order of the documented example."""
+def _members(customer: Customer) -> dict[str, Any]:
+    """The customer's Subscriptions members, in the order of the documented GET example."""
     identification = customer.ssn if customer.type == "Person" else customer.organization_number
     address = {
         "street": customer.street,
@@ -180,21 +177,38 @@ def from_customer(customer: Customer) -> dict[str, Any]:
         "streetNumberAdditional": customer.street_number_additional,
         "careOf": customer.care_of,
     }
-    return _without_none(
-        {
-            "customerNumber": customer.customer_number,
-            "salutation": customer.salutation,
-            "firstName": customer.first_name,
-            "lastName": customer.last_name,
-            "address": _without_none(address),
-            "taxIdentificationNumber": customer.tax_identification_number,
-            "identificationNumber": identification,
-            "email": customer.email,
-            "companyName": customer.company_name or "",
-            "birthDate": customer.birth_date.isoformat() if customer.birth_date else None,
-            "language": customer.language,
-            "customerCategory": _CATEGORIES[customer.type],
-            "phone": customer.phone_number,
-            "mobilePhone": customer.mobile_phone,
-        }
-    )
+    return {
+        "customerNumber": customer.customer_number,
+        "salutation": customer.salutation,
+        "firstName": customer.first_name,
+        "lastName": customer.last_name,
+        "address": present(address),
+        "taxIdentificationNumber": customer.tax_identification_number,
+        "identificationNumber": identification,
+        "email": customer.email,
+        "companyName": customer.company_name,
+        "birthDate": customer.birth_date.isoformat() if customer.birth_date else None,
+        "language": customer.language,
+        "customerCategory": None,
+        "phone": customer.phone_number,
+        "mobilePhone": customer.mobile_phone,
+    }
+
+
+def from_customer(customer: Customer) -> dict[str, Any]:
+    """The flat GET representation, in the order of the documented example."""
+    category = _CATEGORIES[customer.type]
+    shown = {"companyName": customer.company_name or "", "customerCategory": category}
+    return present(_members(customer) | shown)
+
+
+def to_request(customer: Customer) -> dict[str, Any]:
+    """The POST body that writes the customer's Subscriptions fields (an import row)."""
+    category = "PERSON" if customer.type == "Person" else "COMPANY"
+    payment = {
+        "id": customer.payment_registration_id,
+        "pspCustomerId": customer.psp_customer_id,
+        "pspPaymentMethodId": customer.psp_payment_method_id,
+    }
+    members = present(_members(customer) | {"customerCategory": category})
+    return {"customer": members, "paymentRegistration": present(payment)}

@@ -1,8 +1,10 @@
 """change events (the outbox), their per-client positions, webhook endpoints and deliveries
 
 Revision ID: 0007
-Revises: 0006
+Revises: 0008
 Create Date: 2026-12-02
+
+It follows 0008 (the console's), which was merged first: a database at 0008 gets 0007 next.
 
 From this revision on every committed change of a customer appends one row to
 ``customer_events`` in its own transaction. Changes made before it have no events: the feed
@@ -20,7 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007"
-down_revision: str | None = "0006"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

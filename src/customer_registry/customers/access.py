@@ -1,9 +1,10 @@
-"""What a bearer token's credential or a subscription key covers, as the database says at
-the time of a request.
+"""Who may read and write a client's customers: the caller, and what its credential covers.
 
-Apart from ``auth`` so that the customer service can check it: a read asks the database for
-the credential's coverage and the customer in one statement (one round trip instead of two),
-and the customer's columns come back only when the credential covers its client.
+A bearer token names a credential and the client it acts for; a subscription key names a
+credential that must cover exactly one client. Whether the credential still covers the
+client is read from the database in the same statement as the customer
+(``access_repository``), so a revocation takes effect on the next request and a read costs
+one round trip.
 """
 
 from collections.abc import Sequence
@@ -11,31 +12,26 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam
-
-from customer_registry.auth.credentials import digest
-from customer_registry.db import credential_clients, credentials
-from customer_registry.errors import Forbidden, GatewayError, NotAuthenticated
-
-_cc = credential_clients.c
-
-# Bind parameters: credential_id and client_id.
-CREDENTIAL = credentials.outerjoin(
-    credential_clients,
-    and_(_cc.credential_id == credentials.c.id, _cc.client_id == bindparam("client_id")),
-)
-WHERE_CREDENTIAL = credentials.c.id == bindparam("credential_id")
-COVERAGE_COLUMNS = (
-    credentials.c.revoked_at,
-    credentials.c.rotated_at,
-    credentials.c.token_generation,
-    _cc.client_id.label("covered_client_id"),
-)
-COVERED_CLIENT = _cc.client_id
+from customer_registry.customers.model import Audit, Locked
+from customer_registry.errors import Forbidden, NotAuthenticated
+from customer_registry.vault import digest
 
 
 @dataclass(frozen=True, slots=True)
-class Claim:
+class Caller:
+    """An authenticated caller: the client it acts for and the credential it showed."""
+
+    client_id: int
+    credential_id: str
+    # For a write to one customer: that customer, read and locked with the coverage.
+    locked: Locked | None = None
+
+    def audit(self, dialect: str, request_id: str | None) -> Audit:
+        return Audit(dialect, self.credential_id, request_id)
+
+
+@dataclass(frozen=True, slots=True)
+class TokenClaim:
     """A bearer token whose signature holds: the client it names, its credential, its age
     and, for our own tokens, the credential's rotation count when it was issued."""
 
@@ -44,15 +40,17 @@ class Claim:
     issued_at: int
     generation: int | None = None
 
-    def require(self, coverage: Any) -> None:
-        """Raise unless ``coverage`` (a row of COVERAGE_COLUMNS, None: no such credential)
-        shows the credential unrevoked, not rotated since the token, and covering the client."""
+    def require(self, coverage: Any) -> Caller:
+        """The caller, if ``coverage`` (a row of the credential's coverage, None: no such
+        credential) shows the credential unrevoked, not rotated since the token, and
+        covering the client."""
         if coverage is None or coverage["revoked_at"] is not None:
             raise NotAuthenticated("the credential behind this access token has been revoked")
         if self._rotated_since(coverage):
             raise NotAuthenticated("the credential's secrets were rotated; request a new token")
         if coverage["covered_client_id"] is None:
             raise Forbidden(f"this credential does not cover client {self.client_id}")
+        return Caller(self.client_id, self.credential_id)
 
     def _rotated_since(self, coverage: Any) -> bool:
         if self.generation is not None:
@@ -70,44 +68,29 @@ def _epoch(moment: datetime) -> int:
     return int(moment.replace(tzinfo=moment.tzinfo or UTC).timestamp())
 
 
-# Subscriptions: the clients an unrevoked subscription key covers (bind parameter key_hash).
-KEY_CLIENTS = credential_clients.join(credentials, _cc.credential_id == credentials.c.id)
-WHERE_SUBSCRIPTION_KEY = and_(
-    credentials.c.subscription_key_hash == bindparam("key_hash"),
-    credentials.c.revoked_at.is_(None),
-)
-KEY_COLUMNS = (COVERED_CLIENT.label("covered_client_id"), credentials.c.id.label("credential_id"))
-
-_MISSING_KEY = (
+MISSING_KEY = (
     "Access denied due to missing subscription key. "
     "Make sure to include subscription key when making requests to an API."
 )
-_INVALID_KEY = (
+INVALID_KEY = (
     "Access denied due to invalid subscription key. "
     "Make sure to provide a valid key for an active subscription."
 )
 
 
-@dataclass(frozen=True, slots=True)
-class KeyHolder:
-    """The one client a subscription key covers, and the key's credential."""
-
-    client_id: int
-    credential_id: str
-
-
 def key_params(key: str | None) -> dict[str, Any]:
-    """The parameters of WHERE_SUBSCRIPTION_KEY; a missing key is refused before any lookup."""
+    """The parameters of a subscription key's lookup; a missing key is refused before it."""
     if not key:
-        raise GatewayError(_MISSING_KEY)
+        raise NotAuthenticated(MISSING_KEY)
     return {"key_hash": digest(key)}
 
 
-def key_holder(coverage: Sequence[Any]) -> KeyHolder:
-    """The client of ``coverage`` (rows of KEY_COLUMNS); raise unless there is exactly one."""
+def key_caller(coverage: Sequence[Any]) -> Caller:
+    """The caller of a subscription key (``coverage``: the clients its credential covers);
+    raise unless there is exactly one client."""
     client_ids = sorted(row["covered_client_id"] for row in coverage)
     if not client_ids:
-        raise GatewayError(_INVALID_KEY)
+        raise NotAuthenticated(INVALID_KEY)
     if len(client_ids) > 1:
         listed = ", ".join(map(str, client_ids))
         raise Forbidden(
@@ -115,4 +98,4 @@ def key_holder(coverage: Sequence[Any]) -> KeyHolder:
             "names no client: use the key of a credential created for exactly one client "
             "(customer-registry credentials create --client-id N)"
         )
-    return KeyHolder(int(client_ids[0]), str(coverage[0]["credential_id"]))
+    return Caller(int(client_ids[0]), str(coverage[0]["credential_id"]))
