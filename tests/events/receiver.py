@@ -6,6 +6,7 @@ the deliverer's requests, and it runs in the test's own event loop.
 
 import asyncio
 import json
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,6 +39,9 @@ class Receiver:
         self.received: list[Received] = []
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.StreamWriter] = set()
+        # Its own path: a delivery meant for another test's receiver that had this port is
+        # answered 404 and not recorded.
+        self.path = f"/hook/{secrets.token_hex(4)}"
 
     async def __aenter__(self) -> Self:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
@@ -56,7 +60,7 @@ class Receiver:
     def url(self) -> str:
         assert self._server is not None
         port = self._server.sockets[0].getsockname()[1]
-        return f"http://127.0.0.1:{port}/hook"
+        return f"http://127.0.0.1:{port}{self.path}"
 
     def delivered(self) -> list[dict[str, Any]]:
         """The events answered with 2xx, in arrival order."""
@@ -73,11 +77,13 @@ class Receiver:
         self._connections.add(writer)
         try:
             while request := await _read(reader):
-                headers, body = request
+                path, headers, body = request
                 if self.delay:
                     await asyncio.sleep(self.delay)
-                status = self.answer(Received(headers, body, 0))
-                self.received.append(Received(headers, body, status))
+                status = 404
+                if path == self.path:
+                    status = self.answer(Received(headers, body, 0))
+                    self.received.append(Received(headers, body, status))
                 writer.write(f"HTTP/1.1 {status} X\r\nContent-Length: 0\r\n\r\n".encode())
                 await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError):
@@ -87,13 +93,14 @@ class Receiver:
             writer.close()
 
 
-async def _read(reader: asyncio.StreamReader) -> tuple[dict[str, str], bytes] | None:
+async def _read(reader: asyncio.StreamReader) -> tuple[str, dict[str, str], bytes] | None:
     line = await reader.readline()
     if not line:
         return None
+    path = line.decode().split(" ")[1]
     headers = {}
     while (header := await reader.readline()) not in (b"\r\n", b"\n", b""):
         name, _, value = header.decode().partition(":")
         headers[name.strip().lower()] = value.strip()
     body = await reader.readexactly(int(headers.get("content-length", "0")))
-    return headers, body
+    return path, headers, body
