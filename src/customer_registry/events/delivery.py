@@ -76,7 +76,7 @@ async def _deliver(context: Context, client_id: int, endpoint_id: str) -> bool:
 
 async def deliver_due(context: Context) -> bool:
     """A round for every endpoint that has something due now; whether any ran."""
-    await repository.sequence_all(context.database)
+    await repository.sequence_all(context.database, delivered_only=True)
     async with context.database.reading() as conn:
         due = await endpoints.due(conn, datetime.now(UTC))
     ran = await asyncio.gather(*(_deliver(context, *key) for key in due))

@@ -29,6 +29,7 @@ from customer_registry.db import (
     customer_events,
     event_positions,
     webhook_deliveries,
+    webhook_endpoints,
 )
 
 _e, _p = customer_events.c, event_positions.c
@@ -37,7 +38,15 @@ _CLIENT = _e.client_id == bindparam("client_id")
 SEQUENCE_BATCH = 10_000
 
 _UNSEQUENCED = Sql(select(_e.seq).where(_CLIENT, _e.position.is_(None)).limit(1))
-_CLIENTS_UNSEQUENCED = Sql(select(_e.client_id).where(_e.position.is_(None)).distinct())
+_CLIENTS_UNSEQUENCED = select(_e.client_id).where(_e.position.is_(None)).distinct()
+_w = webhook_endpoints.c
+_DELIVERED_TO = sa.exists(
+    select(_w.id).where(_w.client_id == _e.client_id, _w.disabled_at.is_(None))
+)
+_UNSEQUENCED_CLIENTS = {
+    False: Sql(_CLIENTS_UNSEQUENCED),
+    True: Sql(_CLIENTS_UNSEQUENCED.where(_DELIVERED_TO)),
+}
 # Taken first: sequencers of one client take turns, and the next statement's snapshot sees
 # every position the previous one gave.
 _LOCK_POSITIONS = Sql(
@@ -95,12 +104,14 @@ async def sequence(database: Database, client_id: int) -> None:
             return
 
 
-async def sequence_all(database: Database) -> None:
-    """``sequence`` every client that has events without a position."""
+async def sequence_all(database: Database, *, delivered_only: bool = False) -> None:
+    """``sequence`` every client that has events without a position (``delivered_only``:
+    every such client with an enabled webhook endpoint; the others' feeds are sequenced
+    when read, and by the purge)."""
     if database.dialect != "postgresql":
         return
     async with database.reading() as conn:
-        clients = [row[0] for row in await conn.fetch(_CLIENTS_UNSEQUENCED)]
+        clients = [row[0] for row in await conn.fetch(_UNSEQUENCED_CLIENTS[delivered_only])]
     for client_id in clients:
         await sequence(database, client_id)
 
