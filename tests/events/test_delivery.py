@@ -217,3 +217,22 @@ async def test_failing_receivers_leave_the_service_ready_and_are_counted(
     assert len(receiver.received) == 1
     assert 'webhook_deliveries_total{outcome="failed"}' in metrics
     assert 'events_appended_total{source="horizon"}' in metrics
+
+
+async def test_a_replay_during_a_round_wins_over_the_round(
+    horizon: httpx.AsyncClient, app: FastAPI, client_id: int
+) -> None:
+    async with Receiver(delay=0.2) as receiver:
+        await add_webhook(horizon, client_id, receiver.url)
+        for n in range(3):
+            await _write(horizon, client_id, f"c{n}", "a@mail.com")
+        endpoint_id = (await _endpoint(horizon, client_id))["id"]
+        delivering = asyncio.ensure_future(drain(app))
+        await receiver.wait_for(lambda: len(receiver.received) >= 1)
+        async with app.state.runtime.database.transaction() as conn:
+            await service.replay(conn, endpoint_id, 0)  # waits for the round on PostgreSQL
+        await delivering
+        await drain(app)
+
+    sent = Counter(r.headers["webhook-id"] for r in receiver.received)
+    assert sorted(sent.values()) == [2, 2, 2]  # each event after the replay's cursor again

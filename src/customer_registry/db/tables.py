@@ -260,6 +260,8 @@ webhook_endpoints = Table(
     Column("failing_since", Timestamp),  # first failure since the last success
     Column("disabled_at", Timestamp),
     Column("last_error", String(200)),
+    # Counted up by each replay: a round that started before one records nothing.
+    Column("generation", Integer, nullable=False),
 )
 
 # Deliveries that did not succeed at the first attempt, or wait behind one of their customer.

@@ -77,16 +77,15 @@ Unit = Callable[[bool], AbstractAsyncContextManager[Tx]]  # (writes) -> statemen
 class Round:
     def __init__(self, context: Context, endpoint: Any, now: datetime) -> None:
         self.context, self.now = context, now
-        self.endpoint = {name: endpoint[name] for name in endpoints.ENDPOINT_STATE}
+        self.outcome = endpoints.RoundOutcome({n: endpoint[n] for n in endpoints.ENDPOINT_STATE})
+        self.endpoint = self.outcome.state  # changed as the round goes
+        self.generation: int = endpoint["generation"]
         self.key = (endpoint["client_id"], endpoint["id"])
         self.url = endpoint["url"]
         self.secret = context.vault.decrypt(endpoint["secret"], endpoints.secret_context(*self.key))
         types = endpoint["event_types"]
         self.types = frozenset(json.loads(types)) if types else None
         self.blocked: set[str] = set()  # customers with an earlier delivery pending
-        self.added: list[dict[str, Any]] = []
-        self.changed: list[dict[str, Any]] = []
-        self.delivered: list[int] = []
         self.stopped = False
         self.sends = 0
         self.ends = time.monotonic() + ROUND_SECONDS
@@ -109,8 +108,7 @@ class Round:
                 await self._first(row)
         self._settle()
         async with unit(True) as conn:
-            await endpoints.save_round(conn, self.key, self.endpoint, self.added, self.changed)
-            await endpoints.drop_delivered(conn, self.key, self.delivered)
+            await endpoints.save_round(conn, self.key, self.generation, self.outcome)
 
     async def _retry(self, row: Any) -> None:
         customer = row["customer_number"]
@@ -121,10 +119,10 @@ class Round:
             return
         sent = await self._send(row)
         if sent.delivered:
-            self.delivered.append(row["position"])
+            self.outcome.delivered.append(row["position"])
         else:
             delivery = {name: row[name] for name in endpoints.DELIVERY_COLUMNS}
-            self.changed.append(self._failed(delivery, sent))
+            self.outcome.changed.append(self._failed(delivery, sent))
 
     async def _first(self, row: Any) -> None:
         self.endpoint["position"] = row["position"]  # delivered, pending or not wanted
@@ -142,11 +140,11 @@ class Round:
             "last_error": None,
         }
         if row["customer_number"] in self.blocked:
-            self.added.append(delivery)
+            self.outcome.added.append(delivery)
             return
         sent = await self._send(row)
         if not sent.delivered:
-            self.added.append(self._failed(delivery, sent))
+            self.outcome.added.append(self._failed(delivery, sent))
 
     async def _send(self, row: Any) -> Sent:
         self.sends += 1

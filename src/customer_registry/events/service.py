@@ -96,6 +96,7 @@ async def add_webhook(
         "failing_since": None,
         "disabled_at": None,
         "last_error": None,
+        "generation": 0,
     }
     await endpoints.insert(store.conn, row)
     return NewEndpoint(row, secret)

@@ -1,5 +1,6 @@
 """Every SQL statement on webhook endpoints and their deliveries."""
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -80,6 +81,7 @@ _REWIND = Sql(
     .where(_ENDPOINT)
     .values(
         position=bindparam("after"),
+        generation=_w.generation + 1,
         retry_at=None,
         failing_since=None,
         disabled_at=None,
@@ -174,10 +176,13 @@ _UPDATE_DELIVERY = Sql(
     .values({name: bindparam(f"new_{name}") for name in _CHANGING})
 )
 _DROP_DELIVERY = Sql(delete(webhook_deliveries).where(_KEY))
+# Only if no replay came since the round began: on SQLite nothing holds the endpoint during
+# a round, and a replay or removal meanwhile wins (the round's sends are then sent again).
 _UPDATE_ENDPOINT = Sql(
     update(webhook_endpoints)
-    .where(_ENDPOINT)
+    .where(_ENDPOINT, _w.generation == bindparam("generation"))
     .values({name: bindparam(f"new_{name}") for name in ENDPOINT_STATE})
+    .returning(_w.id)
 )
 Key = tuple[int, str]  # client id, endpoint id
 
@@ -186,33 +191,37 @@ def _key(key: Key) -> dict[str, Any]:
     return {"client_id": key[0], "endpoint_id": key[1]}
 
 
-async def save_round(
-    conn: Tx,
-    key: Key,
-    state: dict[str, Any],
-    added: list[dict[str, Any]],
-    changed: list[dict[str, Any]],
-) -> None:
-    """Record a delivery round: new and changed delivery rows (by column), and the
-    endpoint's new ``ENDPOINT_STATE``."""
-    if added:
-        await conn.executemany(_ADD_DELIVERY, added)
-    if changed:
+@dataclass
+class RoundOutcome:
+    """What a delivery round did: the endpoint's new ``ENDPOINT_STATE``, new and changed
+    delivery rows (by column), and the positions of pending deliveries now delivered."""
+
+    state: dict[str, Any]
+    added: list[dict[str, Any]] = field(default_factory=list)
+    changed: list[dict[str, Any]] = field(default_factory=list)
+    delivered: list[int] = field(default_factory=list)
+
+
+async def save_round(conn: Tx, key: Key, generation: int, outcome: RoundOutcome) -> bool:
+    """Record a round that began at the endpoint's ``generation``; False (nothing recorded)
+    when the endpoint was replayed or removed since."""
+    new_state = {f"new_{name}": outcome.state[name] for name in ENDPOINT_STATE}
+    params = _key(key) | new_state | {"generation": generation}
+    if await conn.fetchval(_UPDATE_ENDPOINT, params) is None:
+        return False
+    if outcome.added:
+        await conn.executemany(_ADD_DELIVERY, outcome.added)
+    if outcome.changed:
         rows = [
             _key(key) | {"key_position": row["position"]}
             | {f"new_{name}": row[name] for name in _CHANGING}
-            for row in changed
+            for row in outcome.changed
         ]  # fmt: skip
         await conn.executemany(_UPDATE_DELIVERY, rows)
-    new_state = {f"new_{name}": state[name] for name in ENDPOINT_STATE}
-    await conn.execute(_UPDATE_ENDPOINT, _key(key) | new_state)
-
-
-async def drop_delivered(conn: Tx, key: Key, positions: list[int]) -> None:
-    """Forget the pending deliveries of these positions: they were delivered."""
-    if positions:
-        rows = [_key(key) | {"key_position": position} for position in positions]
+    if outcome.delivered:
+        rows = [_key(key) | {"key_position": position} for position in outcome.delivered]
         await conn.executemany(_DROP_DELIVERY, rows)
+    return True
 
 
 _SECRETS = Sql(select(_w.client_id, _w.id, _w.secret))

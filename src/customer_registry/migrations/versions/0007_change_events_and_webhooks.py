@@ -88,6 +88,7 @@ def _webhooks() -> None:
         sa.Column("failing_since", _Timestamp),
         sa.Column("disabled_at", _Timestamp),
         sa.Column("last_error", sa.String(200)),
+        sa.Column("generation", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("client_id", "id", name="pk_webhook_endpoints"),
     )
     op.create_table(
