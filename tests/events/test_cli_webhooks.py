@@ -3,6 +3,9 @@ events' sealed values."""
 
 import asyncio
 import json
+import os
+import signal
+import sys
 from typing import Any
 
 import httpx
@@ -130,3 +133,23 @@ async def test_key_rotation_reseals_the_events_and_the_webhook_secrets(
     assert secret.startswith(f"{current}.")
     events, _ = await read_all(horizon, client_id)
     assert events[0]["customer"]["company"]["organizationNumber"] == "998877665"
+
+
+async def test_deliver_runs_until_sigterm(
+    env: dict[str, str], horizon: httpx.AsyncClient, client_id: int
+) -> None:
+    async with Receiver() as receiver:
+        await _add(env, client_id, receiver.url)
+        deliverer = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "customer_registry", "deliver",
+            env={**os.environ, **_env(env)}, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            await horizon.put(customer_url(client_id, "c1"), json=person())
+            await receiver.wait_for(lambda: bool(receiver.delivered()), timeout=60)
+        finally:
+            deliverer.send_signal(signal.SIGTERM)
+            _, stderr = await asyncio.wait_for(deliverer.communicate(), 30)
+
+    assert deliverer.returncode == 0, stderr
+    assert receiver.delivered()[0]["customerNumber"] == "c1"

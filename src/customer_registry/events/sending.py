@@ -23,6 +23,8 @@ SECRET_PREFIX = "whsec_"
 _USER_AGENT = "customer-registry-webhooks/1"
 _MAX_ANSWER_BYTES = 64 * 1024
 _ERROR_LENGTH = 200
+# A receiver's checked addresses are reused this long: not a name lookup per event.
+_RESOLVED_SECONDS = 60.0
 
 
 def new_secret() -> str:
@@ -60,6 +62,19 @@ class Sender:
         self._http = httpx.AsyncClient(
             timeout=timeout, follow_redirects=False, headers={"user-agent": _USER_AGENT}
         )
+        self._resolved: dict[tuple[str, int], tuple[float, list[targets.IPAddress]]] = {}
+
+    async def _addresses(self, target: targets.Target) -> list[targets.IPAddress]:
+        """``targets.addresses``, remembered a minute (a refusal is not remembered)."""
+        key = (target.host, target.port)
+        known = self._resolved.get(key)
+        if known is not None and known[0] > time.monotonic():
+            return known[1]
+        found = await targets.addresses(target, allow_private=self._allow_private)
+        if len(self._resolved) > 1000:
+            self._resolved.clear()
+        self._resolved[key] = (time.monotonic() + _RESOLVED_SECONDS, found)
+        return found
 
     async def __aenter__(self) -> Self:
         return self
@@ -71,7 +86,7 @@ class Sender:
 
     async def _request(self, url: str, headers: dict[str, str], body: bytes) -> httpx.Request:
         target = targets.parse(url, allow_private=self._allow_private)
-        found = await targets.addresses(target, allow_private=self._allow_private)
+        found = await self._addresses(target)
         if not found:
             return self._http.build_request("POST", url, headers=headers, content=body)
         # To the address checked, under the URL's name (Host header, TLS server name).
