@@ -10,18 +10,19 @@ import base64
 import hashlib
 import hmac
 import secrets
+import ssl
 import time
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
 
-import httpx
+import httptools
 
 from customer_registry.events import targets
+from customer_registry.events.http_client import Client, Origin, request_bytes
 
 SECRET_PREFIX = "whsec_"
-_USER_AGENT = "customer-registry-webhooks/1"
-_MAX_ANSWER_BYTES = 64 * 1024
+_HEADERS = {"User-Agent": "customer-registry-webhooks/1", "Content-Type": "application/json"}
 _ERROR_LENGTH = 200
 # A receiver's checked addresses are reused this long: not a name lookup per event.
 _RESOLVED_SECONDS = 60.0
@@ -54,15 +55,29 @@ def _answered(status: int) -> Sent:
     return Sent(False, f"answered {status}", status >= 500 or status in (408, 429))
 
 
+def _failed(exc: BaseException) -> Sent:
+    reason = "no answer in time" if isinstance(exc, TimeoutError) else f"{type(exc).__name__}"
+    detail = "" if isinstance(exc, TimeoutError) else f": {exc}"
+    return Sent(False, f"{reason}{detail}"[:_ERROR_LENGTH], True)
+
+
 class Sender:
     """Sends webhooks over kept-alive connections, to checked addresses only."""
 
-    def __init__(self, *, timeout: float, allow_private: bool) -> None:
+    def __init__(
+        self, *, timeout: float, allow_private: bool, tls: ssl.SSLContext | None = None
+    ) -> None:
         self._allow_private = allow_private
-        self._http = httpx.AsyncClient(
-            timeout=timeout, follow_redirects=False, headers={"user-agent": _USER_AGENT}
-        )
+        self._client = Client(timeout=timeout, tls=tls)
         self._resolved: dict[tuple[str, int], tuple[float, list[targets.IPAddress]]] = {}
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self._client.__aexit__(kind, exc, tb)
 
     async def _addresses(self, target: targets.Target) -> list[targets.IPAddress]:
         """``targets.addresses``, remembered a minute (a refusal is not remembered)."""
@@ -76,55 +91,27 @@ class Sender:
         self._resolved[key] = (time.monotonic() + _RESOLVED_SECONDS, found)
         return found
 
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self._http.aclose()
-
-    async def _request(self, url: str, headers: dict[str, str], body: bytes) -> httpx.Request:
-        target = targets.parse(url, allow_private=self._allow_private)
+    async def _origin(self, target: targets.Target) -> Origin:
+        """To the address checked, under the URL's name (Host header, TLS server name)."""
         found = await self._addresses(target)
-        if not found:
-            return self._http.build_request("POST", url, headers=headers, content=body)
-        # To the address checked, under the URL's name (Host header, TLS server name).
-        pinned = httpx.URL(url).copy_with(host=str(found[0]))
-        headers["host"] = httpx.URL(url).netloc.decode()
-        extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
-        return self._http.build_request(
-            "POST", pinned, headers=headers, content=body, extensions=extensions
-        )
+        address = str(found[0]) if found else target.host
+        return Origin(target.scheme, address, target.port, target.host, target.netloc)
 
     async def send(self, url: str, secret: str, message_id: str, body: bytes) -> Sent:
         timestamp = int(time.time())
         headers = {
-            "content-type": "application/json",
+            **_HEADERS,
             "webhook-id": message_id,
             "webhook-timestamp": str(timestamp),
             "webhook-signature": signature(secret, message_id, timestamp, body),
         }
         try:
-            request = await self._request(url, headers, body)
-            response = await self._http.send(request, stream=True)
+            target = targets.parse(url, allow_private=self._allow_private)
+            origin = await self._origin(target)
+            request = request_bytes(origin, target.path, headers, body)
+            status = await self._client.post(origin, request)
         except targets.TargetRefused as exc:
             return Sent(False, f"refused: {exc}"[:_ERROR_LENGTH], True)
-        except httpx.HTTPError as exc:
-            return Sent(False, f"{type(exc).__name__}: {exc}"[:_ERROR_LENGTH], True)
-        try:
-            await _drain(response)
-        except httpx.HTTPError:
-            pass  # the status counts; an answer cut short only costs its connection
-        finally:
-            await response.aclose()
-        return _answered(response.status_code)
-
-
-async def _drain(response: httpx.Response) -> None:
-    """Read (and drop) a small answer, so its connection is kept; a large one is not read."""
-    read = 0
-    async for chunk in response.aiter_raw():
-        read += len(chunk)
-        if read > _MAX_ANSWER_BYTES:
-            return
+        except (OSError, TimeoutError, httptools.HttpParserError) as exc:
+            return _failed(exc)
+        return _answered(status)

@@ -29,6 +29,8 @@ class Target:
     scheme: str
     host: str  # without brackets
     port: int
+    netloc: str  # host and port as the URL writes them: the Host header
+    path: str  # with the query
 
 
 def parse(url: str, *, allow_private: bool) -> Target:
@@ -40,11 +42,14 @@ def parse(url: str, *, allow_private: bool) -> Target:
         raise TargetRefused("must not carry credentials: receivers check the signature")
     if parts.fragment or not parts.hostname:
         raise TargetRefused("must name a host and no fragment")
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    if any(c in path + parts.netloc for c in " \r\n\t"):
+        raise TargetRefused("must not contain blanks or line breaks")
     try:
         port = parts.port or (443 if scheme == "https" else 80)
     except ValueError as exc:
         raise TargetRefused("has an invalid port") from exc
-    return Target(url, scheme, parts.hostname, port)
+    return Target(url, scheme, parts.hostname, port, parts.netloc, path)
 
 
 def _public(address: IPAddress) -> bool:

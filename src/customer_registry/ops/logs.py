@@ -101,16 +101,12 @@ def _renderer(log_format: str) -> Processor:
     return structlog.processors.JSONRenderer(serializer=_json_line)
 
 
-_CHATTY = ("alembic.runtime.plugins", "httpx")
-
-
 def _not_repeated(record: logging.LogRecord) -> bool:
     """Drop uvicorn's line for an exception the request's middleware has logged already
-    (with the request id, which uvicorn's lacks), Alembic's plugin set-up chatter and httpx's
-    line per webhook sent (the metrics count them; a receiver's URL may hold its token)."""
+    (with the request id, which uvicorn's lacks), and Alembic's plugin set-up chatter."""
     if record.name == "uvicorn.error" and str(record.msg).startswith("Exception in ASGI app"):
         return False
-    return record.name not in _CHATTY or record.levelno >= logging.WARNING
+    return record.name != "alembic.runtime.plugins" or record.levelno >= logging.WARNING
 
 
 def _route_standard_logging(shared: list[Processor], renderer: Processor, level: int) -> None:
