@@ -36,7 +36,7 @@ from customer_registry.vault import Vault
 
 logger = structlog.get_logger(__name__)
 
-IDLE_SECONDS = 0.1  # between looks for work when there was none
+IDLE_SECONDS = 0.1  # between looks for work, unless a round was cut short by its budget
 # Rounds at once per process, so that a slow receiver does not hold up the others; each
 # holds a pooled connection on PostgreSQL: a third of the pool at most, the rest is requests'.
 CONCURRENT_ROUNDS = 4
@@ -58,29 +58,32 @@ def _turns(database: Database) -> Unit:
 
 
 async def _deliver(context: Context, client_id: int, endpoint_id: str) -> bool:
-    """One round for the endpoint, if it is still due and no one else holds it."""
+    """A round for the endpoint, if it is still due and no one else holds it; whether its
+    budget ended it."""
     database, now = context.database, datetime.now(UTC)
     async with context.rounds:
         if database.dialect == "postgresql":
             async with database.transaction() as conn:
                 endpoint = await endpoints.claim(conn, client_id, endpoint_id, now)
-                if endpoint is not None:
-                    await Round(context, endpoint, now).run(_held(conn))
-            return endpoint is not None
+                if endpoint is None:
+                    return False
+                return await Round(context, endpoint, now).run(_held(conn))
         async with database.reading() as conn:
             endpoint = await endpoints.claim(conn, client_id, endpoint_id, now)
-        if endpoint is not None:
-            await Round(context, endpoint, now).run(_turns(database))
-        return endpoint is not None
+        if endpoint is None:
+            return False
+        return await Round(context, endpoint, now).run(_turns(database))
 
 
 async def deliver_due(context: Context) -> bool:
-    """A round for every endpoint that has something due now; whether any ran."""
+    """A round for every endpoint that has something due now; whether more is due at once
+    (a round was cut short by its budget). Otherwise the next look waits a little, so that
+    rounds carry many events each, not one."""
     await repository.sequence_all(context.database, delivered_only=True)
     async with context.database.reading() as conn:
         due = await endpoints.due(conn, datetime.now(UTC))
-    ran = await asyncio.gather(*(_deliver(context, *key) for key in due))
-    return any(ran)
+    busy = await asyncio.gather(*(_deliver(context, *key) for key in due))
+    return any(busy)
 
 
 class _LockFile:
@@ -153,11 +156,11 @@ async def deliver_forever(
     try:
         async with deliverer(database, vault, settings, observer) as context:
             while True:
-                ran = False
+                busy = False
                 try:
-                    ran = lock.held() and await deliver_due(context)
+                    busy = lock.held() and await deliver_due(context)
                 except Exception as exc:
                     logger.warning("webhook delivery round failed", exc_info=exc)
-                await asyncio.sleep(0 if ran else IDLE_SECONDS)
+                await asyncio.sleep(0 if busy else IDLE_SECONDS)
     finally:
         lock.release()

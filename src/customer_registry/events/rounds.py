@@ -93,7 +93,8 @@ class Round:
     def _open(self) -> bool:
         return not self.stopped and self.sends < ROUND_EVENTS and time.monotonic() < self.ends
 
-    async def run(self, unit: Unit) -> None:
+    async def run(self, unit: Unit) -> bool:
+        """Send what is due; whether the round's budget ended it (more may be due at once)."""
         client_id, endpoint_id = self.key
         async with unit(False) as conn:
             waiting = await endpoints.pending(conn, client_id, endpoint_id, PENDING_LIMIT)
@@ -109,6 +110,7 @@ class Round:
         self._settle()
         async with unit(True) as conn:
             await endpoints.save_round(conn, self.key, self.generation, self.outcome)
+        return not self.stopped and not self._open()
 
     async def _retry(self, row: Any) -> None:
         customer = row["customer_number"]
