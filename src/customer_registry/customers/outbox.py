@@ -18,7 +18,6 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.dialects import sqlite
 
 from customer_registry.customers.model import (
     IDENTITY_FIELDS,
@@ -155,26 +154,34 @@ def erasure(
     }
 
 
-# SQLite has one writer at a time: insertion order is commit order, and the writer takes the
-# client's next positions at once. ``n`` positions: the last one is returned.
-_ADVANCE = Sql(
-    sqlite.insert(event_positions)
-    .values(client_id=sa.bindparam("client_id"), position=sa.bindparam("n"), purged_through=0)
-    .on_conflict_do_update(
-        index_elements=["client_id"],
-        set_={"position": event_positions.c.position + sa.bindparam("n")},
-    )
-    .returning(event_positions.c.position)
-)
+# SQLite has one writer at a time: insertion order is commit order, and the writer gives its
+# events the client's next positions (``seq`` is the position there) as it inserts them,
+# after the newest event or, if the purge took them all, the last purged position.
+_e, _p = customer_events.c, event_positions.c
+_CLIENT: sa.BindParameter[int] = sa.bindparam("client_id")
+_NEWEST = sa.select(sa.func.max(_e.seq)).where(_e.client_id == _CLIENT).scalar_subquery()
+_PURGED = sa.select(_p.purged_through).where(_p.client_id == _CLIENT).scalar_subquery()
+_NEXT = sa.func.max(sa.func.coalesce(_NEWEST, 0), sa.func.coalesce(_PURGED, 0)) + 1
+_NEXT_POSITION = Sql(sa.select(_NEXT))
 _INSERT = Sql(sa.insert(customer_events))
+_numbered = sa.select(_NEXT.label("n")).subquery("numbered")
+_INSERT_NEXT = Sql(
+    sa.insert(customer_events).from_select(
+        [*COLUMNS, "seq", "position"],
+        sa.select(*(sa.bindparam(name) for name in COLUMNS), _numbered.c.n, _numbered.c.n),
+    )
+)
 
 
 async def append_in_order(conn: Tx, records: Sequence[Record]) -> None:
-    """Insert the events of one client with their positions (SQLite's writers)."""
+    """Insert the events of one client with their positions (SQLite's writers): one
+    statement for a single write's event."""
+    if len(records) == 1:
+        await conn.execute(_INSERT_NEXT, records[0])
+        return
     if not records:
         return
-    last = await conn.fetchval(_ADVANCE, {"client_id": records[0]["client_id"], "n": len(records)})
-    first = last - len(records) + 1
+    first = await conn.fetchval(_NEXT_POSITION, {"client_id": records[0]["client_id"]})
     rows = [
         {**found, "seq": position, "position": position}
         for position, found in enumerate(records, start=first)

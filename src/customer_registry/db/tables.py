@@ -235,8 +235,9 @@ customer_events = Table(
     ),
 )
 
-# Per client: the last position given to an event, and the last one purged (a cursor before
-# it is older than the retention).
+# Per client: the last position the sequencer gave (PostgreSQL; SQLite's writers take the
+# next position from the newest event), and the last one purged (a cursor before it is older
+# than the retention).
 event_positions = Table(
     "event_positions",
     metadata,

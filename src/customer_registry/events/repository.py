@@ -17,7 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import bindparam, delete, func, select, update
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import postgresql, sqlite
 
 from customer_registry.customers import sealing
 from customer_registry.customers.outbox import organization_context
@@ -123,8 +123,16 @@ _PAGE = Sql(
     .limit(bindparam("limit"))
 )
 _AT_POSITION = Sql(select(customer_events).where(_CLIENT, _e.position == bindparam("position")))
+_OF_CLIENT = _p.client_id == bindparam("client_id")
 _POSITIONS = Sql(
-    select(_p.position, _p.purged_through).where(_p.client_id == bindparam("client_id"))
+    select(
+        select(func.max(_e.position))
+        .where(_CLIENT, _e.position.is_not(None))
+        .scalar_subquery()
+        .label("newest"),
+        select(_p.position).where(_OF_CLIENT).scalar_subquery().label("given"),
+        select(_p.purged_through).where(_OF_CLIENT).scalar_subquery().label("purged"),
+    )
 )
 
 
@@ -138,12 +146,22 @@ async def at_position(conn: Tx, client_id: int, position: int) -> Any:
 
 
 async def positions(conn: Tx, client_id: int) -> tuple[int, int]:
-    """The client's last position given and last position purged (0, 0: none yet)."""
+    """The client's last position given and last position purged (0, 0: none yet). SQLite's
+    writers keep no counter: there the newest event tells, or the purge if it took them all."""
     row = await conn.fetchrow(_POSITIONS, {"client_id": client_id})
-    return (0, 0) if row is None else (row["position"], row["purged_through"])
+    purged = row["purged"] or 0
+    return max(row["newest"] or 0, row["given"] or 0, purged), purged
 
 
-_HEADS = Sql(select(_p.client_id, _p.purged_through))
+# The clients whose events may be purged, and their last purged position. PostgreSQL's
+# sequencer made a row for each (it purges sequenced events only); SQLite's writers none.
+_known = select(_e.client_id).distinct().subquery("known")
+_HEADS = Sql(
+    select(_p.client_id, _p.purged_through),
+    select(_known.c.client_id, func.coalesce(_p.purged_through, 0)).select_from(
+        _known.outerjoin(event_positions, _p.client_id == _known.c.client_id)
+    ),
+)
 _OLDEST = Sql(
     select(_e.position, _e.occurred_at)
     .where(_CLIENT, _e.position > bindparam("after"))
@@ -158,17 +176,26 @@ _DELETE_DELIVERIES = Sql(
         webhook_deliveries.c.position <= bindparam("through"),
     )
 )
+
+
 # Never backwards: every worker purges, and two may purge one client at once.
-_PURGED = Sql(
-    update(event_positions)
-    .where(_p.client_id == bindparam("client_id"))
-    .values(
-        purged_through=sa.case(
-            (_p.purged_through < bindparam("through"), bindparam("through")),
-            else_=_p.purged_through,
+def _purged(insert: Any) -> Any:
+    through: sa.BindParameter[int] = bindparam("through")
+    return (
+        insert(event_positions)
+        .values(client_id=bindparam("client_id"), position=0, purged_through=through)
+        .on_conflict_do_update(
+            index_elements=["client_id"],
+            set_={
+                "purged_through": sa.case(
+                    (_p.purged_through < through, through), else_=_p.purged_through
+                )
+            },
         )
     )
-)
+
+
+_PURGED = Sql(_purged(postgresql.insert), _purged(sqlite.insert))
 
 
 async def heads(conn: Tx) -> list[tuple[int, int]]:
