@@ -13,6 +13,7 @@ import secrets
 import ssl
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from types import TracebackType
 from typing import Self
 
@@ -33,10 +34,19 @@ def new_secret() -> str:
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
+@lru_cache(maxsize=1024)
+def _key(secret: str) -> bytes:
+    return base64.b64decode(secret.removeprefix(SECRET_PREFIX))
+
+
 def signature(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
-    key = base64.b64decode(secret.removeprefix(SECRET_PREFIX))
     signed = f"{message_id}.{timestamp}.".encode() + body
-    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    mac = hmac.new(_key(secret), signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(mac).decode()
+
+
+# An endpoint's URL is parsed once, not per event (a refused one is not remembered).
+_parsed = lru_cache(maxsize=1024)(targets.parse)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +116,7 @@ class Sender:
             "webhook-signature": signature(secret, message_id, timestamp, body),
         }
         try:
-            target = targets.parse(url, allow_private=self._allow_private)
+            target = _parsed(url, allow_private=self._allow_private)
             origin = await self._origin(target)
             request = request_bytes(origin, target.path, headers, body)
             status = await self._client.post(origin, request)
