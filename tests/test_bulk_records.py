@@ -17,6 +17,7 @@ from customer_registry.customers import (
     changes,
     copy_writes,
     history_repository,
+    outbox,
     sealing,
 )
 from customer_registry.customers.model import (
@@ -103,7 +104,7 @@ def test_a_created_customers_records_are_those_of_its_creation(
     now = datetime.now(UTC)
     new, entry = changes.creation(customer, _AUDIT, now, _IDS)
 
-    record, history = bulk_repository.created(store, customer, _AUDIT, now, _IDS)
+    record, history, event = bulk_repository.created(store, customer, _AUDIT, now, _IDS)
 
     expected = dict(zip(copy_writes.NAMES, bulk_repository.record(store, new), strict=True))
     found = dict(zip(copy_writes.NAMES, record, strict=True))
@@ -113,6 +114,15 @@ def test_a_created_customers_records_are_those_of_its_creation(
     assert _opened_changes(store, entry, history[-1]) == _opened_changes(
         store, entry, expected_history[-1]
     )
+    assert _opened_event(store, event) == _opened_event(store, outbox.record(store, new, entry))
+
+
+def _opened_event(store: Store, event: outbox.Record) -> outbox.Record:
+    """``event`` without its random id, its organisation number decrypted."""
+    sealed = event["organization_number"]
+    where = outbox.organization_context(event["client_id"], event["event_id"])
+    opened = None if sealed is None else store.vault.decrypt(sealed, where)
+    return {**event, "event_id": None, "organization_number": opened}
 
 
 _VALUES = (

@@ -67,9 +67,15 @@ async def test_a_database_dump_shows_no_national_id_in_clear_text(
     del company["person"]
     company["address"]["countryCode"] = "SE"
     assert (await horizon.put(customer_url(client_id, "co"), json=company)).status_code == 200
+    # Change events carry the changed fields' old values, but never a national id's.
+    company["company"]["organizationNumber"] = "998877664"
+    assert (await horizon.put(customer_url(client_id, "co"), json=company)).status_code == 200
+    hook = {"url": "https://93.184.216.34/hook"}
+    created = await horizon.post(f"/registry/v1/clients/{client_id}/webhooks", json=hook)
+    webhook_key = created.json()["secret"].removeprefix("whsec_").encode()
 
     dump = await _dump(app, app.state.runtime.settings.database_url)
 
     assert b"Ankunding" in dump  # the dump is real: names are not encrypted
-    for secret in SECRETS:
+    for secret in [*SECRETS, b"998877664", webhook_key]:
         assert secret not in dump, secret

@@ -5,6 +5,7 @@ import gc
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import structlog
 from fastapi import FastAPI
@@ -15,6 +16,8 @@ from customer_registry.auth import oauth, signing
 from customer_registry.auth.external_tokens import ExternalIssuer
 from customer_registry.config import Settings
 from customer_registry.db import open_database
+from customer_registry.events import delivery
+from customer_registry.events.router import router as events_router
 from customer_registry.history.router import router as registry_router
 from customer_registry.horizon.plain import plain_routes as horizon_plain
 from customer_registry.horizon.router import router as horizon_router
@@ -55,16 +58,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         vault.load()  # apps that never start (the OpenAPI document, tests) still read keys
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await key_checks.prepare(database, vault)
-        purging = asyncio.create_task(
-            housekeeping.purge_periodically(database, housekeeping.PURGE_INTERVAL_SECONDS)
+        retention = timedelta(days=settings.event_retention_days)
+        purging = housekeeping.purge_periodically(
+            database, housekeeping.PURGE_INTERVAL_SECONDS, retention
         )
+        background = [asyncio.create_task(purging)]
+        if settings.deliver_webhooks:
+            metrics = app.state.runtime.metrics
+            delivering = delivery.deliver_forever(database, vault, settings, metrics)
+            background.append(asyncio.create_task(delivering))
         logger.info("ready", pid=os.getpid())
         yield
         logger.info("shutdown", pid=os.getpid())
-        purging.cancel()
-        await asyncio.gather(purging, return_exceptions=True)
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
         await database.close()
 
     app = FastAPI(
@@ -112,6 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         horizon_router,
         subscriptions_router,
         registry_router,
+        events_router,
         health.router,
         metrics.router,
     )

@@ -41,6 +41,14 @@ class Settings(BaseSettings):
     console: bool = True
     console_session_seconds: int = Field(default=8 * 3600, ge=60, le=7 * 86400)
     console_sign_in_failures: int = Field(default=5, ge=1, le=1000)
+    # Change events and webhooks (docs/events.md).
+    event_retention_days: int = Field(default=30, ge=1, le=3650)
+    deliver_webhooks: bool = True
+    webhook_allow_private: bool = False
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    webhook_retry_base_seconds: float = Field(default=5.0, gt=0, le=86400)
+    webhook_retry_max_seconds: float = Field(default=6 * 3600.0, gt=0, le=7 * 86400)
+    webhook_retry_for_seconds: float = Field(default=3 * 86400.0, gt=0, le=30 * 86400)
 
     @field_validator("allowed_hosts", mode="before")
     @classmethod

@@ -22,12 +22,14 @@ endpoint). The complete tree::
         ├── Forbidden                     403   the credential does not cover the client
         ├── NotFound                      404
         │   ├── customers.errors.CustomerNotFound
-        │   └── customers.errors.PersonNotFound
+        │   ├── customers.errors.PersonNotFound
+        │   └── events.service.WebhookNotFound
         ├── MethodNotAllowed              405
         ├── Conflict                      409
         │   ├── customers.errors.CustomerNumberTaken
         │   ├── customers.errors.IdentifierTaken     names the identifiers in use
         │   └── http.idempotency.IdempotentRequestRunning
+        ├── events.service.CursorExpired  410   a feed cursor older than the retention
         ├── PreconditionFailed            412
         │   └── customers.errors.CustomerChanged
         ├── PayloadTooLarge               413

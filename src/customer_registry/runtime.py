@@ -12,7 +12,7 @@ from fastapi import Depends
 from starlette.requests import HTTPConnection
 
 from customer_registry.config import Settings
-from customer_registry.db import Database
+from customer_registry.db import Database, Store, Tx
 from customer_registry.vault import Vault
 
 if TYPE_CHECKING:
@@ -37,6 +37,10 @@ class Runtime:
     api_routes: "list[APIRoute]" = field(default_factory=list)
     # Path prefix: how that dialect renders an error (http.problems).
     error_dialects: "dict[str, Rendering]" = field(default_factory=dict)
+
+    def store(self, conn: Tx) -> Store:
+        """A request's ``Store`` on ``conn``: change events it appends are counted."""
+        return Store(conn, self.vault, self.metrics.appended)
 
 
 def runtime(connection: HTTPConnection) -> Runtime:

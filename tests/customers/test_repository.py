@@ -14,12 +14,13 @@ from customer_registry.customers import (
     access_repository,
     changes,
     history_repository,
+    outbox,
     repository,
     service,
 )
 from customer_registry.customers.access import Caller, TokenClaim
 from customer_registry.customers.model import UNCONDITIONAL, Customer
-from customer_registry.db import customer_history, customers
+from customer_registry.db import customer_events, customer_history, customers
 from customer_registry.errors import ConfigurationError, Forbidden, NotAuthenticated
 from customer_registry.vault import digest
 from tests.conftest import create_credential, new_client_id
@@ -91,20 +92,25 @@ async def test_changing_the_country_reads_the_stored_phone_numbers_again(
     assert as_norwegian is None
 
 
-async def test_an_insert_of_a_taken_number_writes_neither_customer_nor_history(
+async def test_an_insert_of_a_taken_number_writes_neither_customer_nor_history_nor_event(
     app: FastAPI, client_id: int
 ) -> None:
     created = await _create(app, person(client_id, "c1"))
     new, entry = changes.creation(person(client_id, "c1", first_name="Other"), AUDIT, _NOW)
 
     async with store_of(app) as store:
-        inserted = await repository.insert_new(store, new, history_repository.row(store, entry))
+        recorded = history_repository.row(store, entry), outbox.record(store, new, entry)
+        inserted = await repository.insert_new(store, new, recorded)
         entries = await history_repository.history(store, client_id, "c1")
         stored = await repository.lock(store, client_id, "c1")
+        events = await store.conn.fetchval(
+            sa.select(sa.func.count()).where(customer_events.c.client_id == client_id)
+        )
 
     assert inserted is None
     assert stored == created
     assert [e.version for e in entries] == [1]
+    assert events == 1
 
 
 def _claim(issued: credentials.IssuedCredential, client_id: int) -> TokenClaim:

@@ -1,13 +1,31 @@
 """The operator CLI: ``customer-registry serve | migrate | credentials | clients | operators |
-history | keys | import | export | idempotency``.
+history | keys | import | export | idempotency | webhooks | deliver``.
 
 Exit codes: 0 success, 1 the operation failed, 2 bad usage or configuration.
 """
 
-from customer_registry.cli import bulk, credentials, data, idempotency, operators, server
+from customer_registry.cli import (
+    bulk,
+    credentials,
+    data,
+    idempotency,
+    operators,
+    server,
+    webhooks,
+)
 from customer_registry.cli.app import app, console
 
-__all__ = ["app", "bulk", "credentials", "data", "idempotency", "main", "operators", "server"]
+__all__ = [
+    "app",
+    "bulk",
+    "credentials",
+    "data",
+    "idempotency",
+    "main",
+    "operators",
+    "server",
+    "webhooks",
+]
 
 
 def main() -> None:

@@ -120,29 +120,35 @@ def rotate_keys(
 
     current = settings()
 
-    async def rotate(database: Database) -> tuple[str | None, int, int]:
+    async def rotate(database: Database) -> tuple[str | None, tuple[int, int, int]]:
         vault = await checked_vault(database, current)
         kid = None if resume else vault.rotate()
         await key_checks.prepare(database, vault)
-        customers_done, history_done = await _reseal_all(database, vault)
-        return kid, customers_done, history_done
+        return kid, await _reseal_all(database, vault)
 
-    kid, customers_done, history_done = on_database(current, rotate)
+    kid, (customers_done, history_done, events_done) = on_database(current, rotate)
     if kid is not None:
         console.print(f"New current key {kid} in {current.key_file}.")
-    console.print(f"Re-encrypted {customers_done} customers and {history_done} history entries.")
+    console.print(
+        f"Re-encrypted {customers_done} customers, {history_done} history entries "
+        f"and {events_done} change events."
+    )
 
 
-async def _reseal_all(database: Database, vault: Vault) -> tuple[int, int]:
+async def _reseal_all(database: Database, vault: Vault) -> tuple[int, int, int]:
     """Re-encrypt in batches of their own transactions: no long lock on a live database."""
     from customer_registry.auth import signing
     from customer_registry.customers import service
+    from customer_registry.events import repository as events
+    from customer_registry.events import webhook_repository as webhooks
 
     customers_done = await _batches(database, vault, service.reseal_customers)
     history_done = await _batches(database, vault, service.reseal_history)
+    events_done = await _batches(database, vault, events.reseal)
     async with database.transaction() as conn:
         await signing.reseal_keys(conn, vault)
-    return customers_done, history_done
+        await webhooks.reseal(conn, vault)
+    return customers_done, history_done, events_done
 
 
 async def _batches(database: Database, vault: Vault, reseal: service.Reseal) -> int:

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy import ColumnElement, and_, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 
-from customer_registry.customers import sealing
+from customer_registry.customers import outbox, sealing
 from customer_registry.customers.access import TokenClaim
 from customer_registry.customers.access_repository import (
     COVERAGE_COLUMNS,
@@ -33,11 +33,13 @@ from customer_registry.customers.model import (
     STORE_FIELDS,
     Customer,
 )
-from customer_registry.db import Sql, Store, customer_history, customers
+from customer_registry.db import Sql, Store, customer_events, customer_history, customers
 
 _c = customers.c
 COLUMNS = tuple(_c[name] for name in CUSTOMER_FIELDS)
 NAME_KEYS = (_c.first_name_key, _c.last_name_key, _c.full_name_key, _c.company_name_key)
+# What a change writes beside the customer: its history row and its event (outbox).
+Recorded = tuple[dict[str, Any], outbox.Record]
 
 
 def _where_number(client_id: int, customer_number: str) -> ColumnElement[bool]:
@@ -80,15 +82,26 @@ _LOG_VALUES = {
     name: sa.bindparam(f"log_{name}", type_=column.type)
     for name, column in customer_history.c.items()
 }
+_EVENT_VALUES = {
+    name: sa.bindparam(f"event_{name}", type_=customer_events.c[name].type)
+    for name in outbox.COLUMNS
+}
+
+
+def _written_with(changed: Any, table: sa.Table, values: dict[str, Any], name: str) -> Any:
+    """A CTE inserting one row of ``values`` into ``table`` if ``changed`` wrote a row."""
+    rows = select(*values.values()).where(sa.exists(select(changed.c.client_id)))
+    return sa.insert(table).from_select(list(values), rows).cte(name)
 
 
 def _logging(change: Any) -> Sql:
-    """``change`` (an INSERT or UPDATE returning the customer) with its history row written
-    by the same statement, if it wrote a row: one round trip instead of two (PostgreSQL)."""
+    """``change`` (an INSERT or UPDATE returning the customer) with its history row and its
+    event written by the same statement, if it wrote a row: one round trip instead of three
+    (PostgreSQL)."""
     changed = change.cte("changed")
-    rows = select(*_LOG_VALUES.values()).where(sa.exists(select(changed.c.client_id)))
-    log = sa.insert(customer_history).from_select(list(_LOG_VALUES), rows).cte("logged")
-    return Sql(select(changed).add_cte(log))
+    log = _written_with(changed, customer_history, _LOG_VALUES, "logged")
+    event = _written_with(changed, customer_events, _EVENT_VALUES, "evented")
+    return Sql(select(changed).add_cte(log).add_cte(event))
 
 
 _INSERT_LOGGED = _logging(_INSERT_PG)
@@ -136,23 +149,29 @@ async def get_keyed(
 
 
 async def _logged(
-    store: Store, plain: Sql, logged: Sql, params: dict[str, Any], history: dict[str, Any]
+    store: Store, plain: Sql, logged: Sql, params: dict[str, Any], recorded: Recorded
 ) -> Customer | None:
-    """Run ``plain``; if it wrote the customer, add ``history`` (a history row's values)."""
+    """Run ``plain``; if it wrote the customer, add its history row and its event."""
+    history, event = recorded
     if store.conn.dialect == "postgresql":
         log = {f"log_{name}": value for name, value in history.items()}
-        return await _one(store, logged, params | log)
-    written = await _one(store, plain, params)
-    if written is not None:
-        await store.conn.execute(HISTORY_INSERT, history)
+        log.update({f"event_{name}": value for name, value in event.items()})
+        written = await _one(store, logged, params | log)
+    else:
+        written = await _one(store, plain, params)
+        if written is not None:
+            await store.conn.execute(HISTORY_INSERT, history)
+            await outbox.append_in_order(store.conn, [event])
+    if written is not None and store.appended is not None:
+        store.appended(event["source"])
     return written
 
 
-async def insert_new(store: Store, customer: Customer, history: dict[str, Any]) -> Customer | None:
-    """Insert the customer and its history row; None when its number or a generated id is
-    taken already (then nothing is written)."""
+async def insert_new(store: Store, customer: Customer, recorded: Recorded) -> Customer | None:
+    """Insert the customer, its history row and its event; None when its number or a
+    generated id is taken already (then nothing is written)."""
     values = sealing.sealed_row(store, customer, CUSTOMER_FIELDS)
-    return await _logged(store, _INSERT_NEW, _INSERT_LOGGED, values, history)
+    return await _logged(store, _INSERT_NEW, _INSERT_LOGGED, values, recorded)
 
 
 # An UPDATE's row, by bind parameters named apart from the columns it sets.
@@ -210,13 +229,14 @@ def _written(store: Store, fields: Collection[str]) -> set[str]:
 
 
 async def update(
-    store: Store, customer: Customer, fields: Collection[str], history: dict[str, Any]
+    store: Store, customer: Customer, fields: Collection[str], recorded: Recorded
 ) -> Customer:
-    """Write ``fields`` of ``customer`` with its new version and update time, and its
-    history row."""
+    """Write ``fields`` of ``customer`` with its new version and update time, its history
+    row and its event."""
     params = update_params(store, customer, _written(store, fields))
     columns = set_columns(params)
-    updated = await _logged(store, update_of(columns), _logged_update_of(columns), params, history)
+    logged = _logged_update_of(columns)
+    updated = await _logged(store, update_of(columns), logged, params, recorded)
     assert updated is not None, "update() is only called on a locked, existing customer"
     return updated
 

@@ -15,6 +15,7 @@ from customer_registry.customers import (
     changes,
     history_repository,
     identifiers,
+    outbox,
     phones,
     repository,
     search_repository,
@@ -53,7 +54,7 @@ async def _create(store: Store, customer: Customer, audit: Audit) -> Customer | 
     """Insert the customer with new ids; None when its number is taken meanwhile."""
     for _ in range(_ATTEMPTS):
         new, entry = changes.creation(customer, audit, datetime.now(UTC))
-        created = await repository.insert_new(store, new, history_repository.row(store, entry))
+        created = await repository.insert_new(store, new, _recorded(store, new, entry))
         if created is not None:
             return created
         if await repository.lock(store, customer.client_id, customer.customer_number):
@@ -71,8 +72,13 @@ async def _apply(
         return old, "unchanged"
     new, entry = planned
     fields = [change.field for change in entry.changes]
-    updated = await repository.update(store, new, fields, history_repository.row(store, entry))
+    updated = await repository.update(store, new, fields, _recorded(store, new, entry))
     return updated, "updated"
+
+
+def _recorded(store: Store, new: Customer, entry: HistoryEntry) -> repository.Recorded:
+    """The history row and the change event of ``entry``, the change that made ``new``."""
+    return history_repository.row(store, entry), outbox.record(store, new, entry)
 
 
 async def save(

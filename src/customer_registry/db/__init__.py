@@ -5,7 +5,7 @@ the statements (``Sql``) and, through its engine, runs the migrations only.
 """
 
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -24,9 +24,11 @@ from customer_registry.db.tables import (
     credential_clients,
     credentials,
     customer_counts,
+    customer_events,
     customer_history,
     customer_reveals,
     customers,
+    event_positions,
     idempotency_keys,
     key_checks,
     metadata,
@@ -35,6 +37,8 @@ from customer_registry.db.tables import (
     operators,
     signing_keys,
     token_failures,
+    webhook_deliveries,
+    webhook_endpoints,
 )
 from customer_registry.errors import ConfigurationError
 from customer_registry.vault import Vault
@@ -50,10 +54,12 @@ __all__ = [
     "credential_clients",
     "credentials",
     "customer_counts",
+    "customer_events",
     "customer_history",
     "customer_reveals",
     "customers",
     "database_url",
+    "event_positions",
     "idempotency_keys",
     "key_checks",
     "metadata",
@@ -63,6 +69,8 @@ __all__ = [
     "operators",
     "signing_keys",
     "token_failures",
+    "webhook_deliveries",
+    "webhook_endpoints",
 ]
 
 
@@ -104,10 +112,12 @@ class Database(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Store:
-    """What the customer repository works on: the transaction and the vault for personal data."""
+    """What the customer repository works on: the transaction and the vault for personal data;
+    ``appended`` is told the source of each change event appended (the app's metrics)."""
 
     conn: Tx
     vault: Vault
+    appended: Callable[[str], None] | None = None
 
 
 # What a statement the database refused raises, on either driver (a lost connection is not).

@@ -31,7 +31,7 @@ async def request_store(request: Request) -> AsyncIterator[Store]:
     database = runtime(request).database
     opened = database.reading() if _reads(request) else database.transaction()
     async with opened as tx:
-        yield Store(tx, runtime(request).vault)
+        yield runtime(request).store(tx)
 
 
 CustomerStore = Annotated[Store, Depends(request_store, scope="function")]

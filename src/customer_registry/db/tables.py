@@ -6,6 +6,8 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
+    Identity,
     Index,
     Integer,
     LargeBinary,
@@ -15,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData(
@@ -191,6 +194,96 @@ token_failures = Table(
     Index(None, "window_ends_at"),
 )
 
+# The outbox (customers/outbox.py): one row per committed change of a customer, written by the
+# change's own transaction. ``seq`` is taken at insert (PostgreSQL: an identity, cached one at a
+# time so that it grows in the order rows are inserted; SQLite: the position). ``position`` is
+# the per-client feed order, commit order: SQLite's one writer sets it at insert; on
+# PostgreSQL transactions commit out of ``seq`` order, so events get it after they committed
+# (events/repository.py: ``sequence``).
+customer_events = Table(
+    "customer_events",
+    metadata,
+    Column("client_id", BigInteger, primary_key=True),
+    Column("seq", BigInteger, Identity(), primary_key=True),
+    Column("position", BigInteger),
+    Column("event_id", String(32), nullable=False),
+    Column("type", String(20), nullable=False),
+    Column("customer_number", String(100), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("occurred_at", Timestamp, nullable=False),
+    Column("source", String(20), nullable=False),
+    Column("request_id", String(128)),
+    Column("changed_fields", Text, nullable=False),
+    Column("previous", Text),
+    Column("customer", Text),
+    Column("organization_number", Sealed),
+    Index(
+        None,
+        "client_id",
+        "position",
+        unique=True,
+        postgresql_where=text("position IS NOT NULL"),
+        sqlite_where=text("position IS NOT NULL"),
+    ),
+    # What the sequencer has still to order: empty on SQLite.
+    Index(
+        "ix_customer_events_unsequenced",
+        "client_id",
+        "seq",
+        postgresql_where=text("position IS NULL"),
+        sqlite_where=text("position IS NULL"),
+    ),
+)
+
+# Per client: the last position the sequencer gave (PostgreSQL; SQLite's writers take the
+# next position from the newest event), and the last one purged (a cursor before it is older
+# than the retention).
+event_positions = Table(
+    "event_positions",
+    metadata,
+    Column("client_id", BigInteger, primary_key=True),
+    Column("position", BigInteger, nullable=False),
+    Column("purged_through", BigInteger, nullable=False),
+)
+
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("client_id", BigInteger, primary_key=True),
+    Column("id", String(32), primary_key=True),
+    Column("url", String(2048), nullable=False),
+    Column("event_types", Text),  # a JSON list; NULL: every type
+    Column("secret", Text, nullable=False),  # sealed by the vault
+    Column("created_at", Timestamp, nullable=False),
+    # Every event up to this position was delivered, given up, or is in webhook_deliveries.
+    Column("position", BigInteger, nullable=False),
+    Column("retry_at", Timestamp),  # the receiver failed: no delivery before this time
+    Column("failing_since", Timestamp),  # first failure since the last success
+    Column("disabled_at", Timestamp),
+    Column("last_error", String(200)),
+    # Counted up by each replay: a round that started before one records nothing.
+    Column("generation", Integer, nullable=False),
+)
+
+# Deliveries that did not succeed at the first attempt, or wait behind one of their customer.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("client_id", BigInteger, primary_key=True),
+    Column("endpoint_id", String(32), primary_key=True),
+    Column("position", BigInteger, primary_key=True),
+    Column("customer_number", String(100), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("first_attempt_at", Timestamp),
+    Column("next_attempt_at", Timestamp, nullable=False),
+    Column("failed_at", Timestamp),  # given up: kept, visible, until the event is purged
+    Column("last_error", String(200)),
+    ForeignKeyConstraint(
+        ["client_id", "endpoint_id"],
+        ["webhook_endpoints.client_id", "webhook_endpoints.id"],
+        ondelete="CASCADE",
+    ),
+)
 
 # Operators of the console (console/operators.py): not tenant data, keyed by their own ids.
 operators = Table(

@@ -81,7 +81,7 @@ async def _put(request: Request) -> Response | None:
         return None
     database = runtime(request).database
     async with database.transaction() as conn:
-        store = Store(conn, runtime(request).vault)
+        store = runtime(request).store(conn)
         locked = await service.lock_as(store, claim, number)
         caller = Caller(client_id, claim.credential_id, locked)
         return await write(request, store, caller, number, body)

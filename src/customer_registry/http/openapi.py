@@ -54,7 +54,10 @@ TAGS = [
         "name": "Subscriptions customers",
         "description": "Riverty's Subscriptions customer API: X-Subscription-Key.",
     },
-    {"name": "Registry", "description": "This service's own routes: the change history."},
+    {
+        "name": "Registry",
+        "description": "This service's own routes: change history, change events, webhooks.",
+    },
     {"name": "Health", "description": "Probes and metrics: no authentication, no personal data."},
 ]
 

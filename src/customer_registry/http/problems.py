@@ -84,6 +84,7 @@ _REASONS = {
     409: "Conflict (customer number taken, or a request with this idempotency key still running)",
     412: "The customer is not in the expected version",
     413: "The request body is larger than the configured limit",
+    410: "The cursor is older than the retention: its events were purged",
     415: "The body is not JSON",
     422: "The idempotency key was used for a different request",
 }

@@ -77,6 +77,24 @@ class Metrics:
             ["dialect"],
             registry=self.registry,
         )
+        self.events = Counter(
+            "events_appended_total",
+            "Change events appended, by what made the change",
+            ["source"],
+            registry=self.registry,
+        )
+        self.deliveries = Counter(
+            "webhook_deliveries_total",
+            "Webhook delivery attempts: delivered, failed (retried later) or given_up",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.lag = Histogram(
+            "webhook_delivery_lag_seconds",
+            "From an event's change to its delivery",
+            buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600, 21600, 86400),
+            registry=self.registry,
+        )
         self.checked_out = Gauge(
             "db_pool_connections_checked_out",
             "Database connections in use",
@@ -107,6 +125,16 @@ class Metrics:
         if route != UNMATCHED and len(self._children) < _MAX_CHILDREN:
             self._children[key] = children
         return children
+
+    def appended(self, source: str) -> None:
+        """Count a change event appended (``db.Store.appended``)."""
+        self.events.labels(source).inc()
+
+    def delivery(self, outcome: str, lag_seconds: float | None = None) -> None:
+        """Count a webhook delivery attempt (``events.delivery.Observer``)."""
+        self.deliveries.labels(outcome).inc()
+        if lag_seconds is not None:
+            self.lag.observe(lag_seconds)
 
     def observe_pool(self) -> None:
         self.checked_out.set(self.database.in_use)

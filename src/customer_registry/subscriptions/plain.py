@@ -50,7 +50,7 @@ async def _post(request: Request) -> Response | None:
         return None
     database = runtime(request).database
     async with database.transaction() as conn:
-        return await create(request, Store(conn, runtime(request).vault), caller, body)
+        return await create(request, runtime(request).store(conn), caller, body)
 
 
 def plain_routes(routes: list[APIRoute]) -> list[Route]:
