@@ -66,15 +66,18 @@ async def test_a_sealed_value_moved_to_another_customers_row_does_not_decrypt(
     await _create(app, full_person(client_id, "c1"))
     await _create(app, person(client_id, "c2"))
     c = customers.c
+    where = sa.and_(c.client_id == client_id, c.customer_number == "c2")
     async with store_of(app) as store:
         sealed = await store.conn.fetchval(
             sa.select(c.ssn).where(c.client_id == client_id, c.customer_number == "c1")
         )
-        where = sa.and_(c.client_id == client_id, c.customer_number == "c2")
+        own = await store.conn.fetchval(sa.select(c.ssn).where(where))
         await store.conn.execute(sa.update(customers).where(where).values(ssn=sealed))
 
         with pytest.raises(ConfigurationError, match="cannot be decrypted"):
             await repository.lock(store, client_id, "c2")
+        # A value no key opens would stop every later `keys rotate` on the shared database.
+        await store.conn.execute(sa.update(customers).where(where).values(ssn=own))
 
 
 async def test_changing_the_country_reads_the_stored_phone_numbers_again(
