@@ -74,8 +74,9 @@ def _opened(store: Store, customer: Customer, row: dict[str, Any]) -> dict[str, 
     """``row`` with its personal data decrypted: sealing draws a new nonce each time."""
     number = customer.customer_number
     where = {name: sealing.context(customer.client_id, number, name) for name in SEALED_FIELDS}
+    key = customer.data_key
     return {
-        name: store.vault.decrypt(value, where[name])
+        name: sealing.open_text(store, customer.client_id, number, key, value, where[name])
         if name in SEALED_FIELDS and value is not None
         else value
         for name, value in row.items()
@@ -101,6 +102,7 @@ def test_a_created_customers_records_are_those_of_its_creation(
 ) -> None:
     if not brings_ids:
         customer = dataclasses.replace(customer, payment_id="", internal_number="", sign_up_id=0)
+    customer = sealing.keyed(store, customer)
     now = datetime.now(UTC)
     new, entry = changes.creation(customer, _AUDIT, now, _IDS)
 
@@ -109,10 +111,10 @@ def test_a_created_customers_records_are_those_of_its_creation(
     expected = dict(zip(copy_writes.NAMES, bulk_repository.record(store, new), strict=True))
     found = dict(zip(copy_writes.NAMES, record, strict=True))
     assert _opened(store, customer, found) == _opened(store, customer, expected)
-    expected_history = history_repository.record(store, entry)
+    expected_history = history_repository.record(store, entry, customer.data_key)
     assert history[:-1] == expected_history[:-1]
-    assert _opened_changes(store, entry, history[-1]) == _opened_changes(
-        store, entry, expected_history[-1]
+    assert _opened_changes(store, entry, history[-1], customer.data_key) == _opened_changes(
+        store, entry, expected_history[-1], customer.data_key
     )
     assert _opened_event(store, event) == _opened_event(store, outbox.record(store, new, entry))
 
@@ -136,15 +138,19 @@ _VALUES = (
 _FIELDS = st.sampled_from(sorted({*CUSTOMER_FIELDS, *SEALED_FIELDS, 'a "field"', "ü"}))
 
 
-def _opened_changes(store: Store, entry: HistoryEntry, text: str) -> list[dict[str, Any]]:
+def _opened_changes(
+    store: Store, entry: HistoryEntry, text: str, key: str | None = None
+) -> list[dict[str, Any]]:
     """The changes of a history row, personal data decrypted."""
     changed: list[dict[str, Any]] = json.loads(text)
+    client_id, number = entry.client_id, entry.customer_number
     for change in changed:
         if change["field"] in SEALED_FIELDS:
-            where = sealing.context(entry.client_id, entry.customer_number, "history/")
+            where = sealing.history_context(client_id, number, change["field"])
             for side in ("old", "new"):
                 if change[side] is not None:
-                    change[side] = store.vault.decrypt(change[side], where + change["field"])
+                    token = change[side]
+                    change[side] = sealing.open_text(store, client_id, number, key, token, where)
     return changed
 
 
@@ -162,7 +168,7 @@ def test_history_changes_are_the_json_dumps_of_the_changes(
     ]
     reference = json.dumps(listed, default=str)
 
-    written = history_repository.row(store, entry)["changes"]
+    written = history_repository.row(store, entry, None)["changes"]
 
     if not any(c.field in SEALED_FIELDS for c in entry.changes):
         assert written == reference

@@ -67,6 +67,7 @@ class Vault:
         self._keys: dict[str, AESGCM] = {}
         self.current = ""
         self._index_key = b""
+        self._data_keys = lru_cache(maxsize=4096)(self._unwrapped)
 
     @classmethod
     def open(cls, path: Path) -> "Vault":
@@ -109,6 +110,13 @@ class Vault:
         }
 
     def encrypt(self, value: str, context: str) -> str:
+        return self.wrap(value.encode(), context)
+
+    def decrypt(self, token: str, context: str) -> str:
+        return self.unwrap(token, context).decode()
+
+    def wrap(self, plain: bytes, context: str) -> str:
+        """``plain`` encrypted under the current key: ``<kid>.<base64url(nonce | sealed)>``."""
         now = time.monotonic()
         if now - self._checked_at >= 1.0:
             # At most once a second: a rotated key is used within a second, without a
@@ -116,29 +124,38 @@ class Vault:
             self._checked_at = now
             self.refresh()
         nonce = secrets.token_bytes(_NONCE_BYTES)
-        sealed = self._keys[self.current].encrypt(nonce, value.encode(), context.encode())
+        sealed = self._keys[self.current].encrypt(nonce, plain, context.encode())
         return f"{self.current}.{_b64(nonce + sealed)}"
 
-    def decrypt(self, token: str, context: str) -> str:
+    def unwrap(self, token: str, context: str) -> bytes:
         kid, _, payload = token.partition(".")
         if kid not in self._keys:
             self.load()  # another process rotated keys since this one read the file
         raw = _unb64(payload)
         try:
-            plain = self._keys[kid].decrypt(
-                raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], context.encode()
-            )
+            return self._keys[kid].decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], context.encode())
         except (KeyError, InvalidTag) as exc:
             raise ConfigurationError(
                 f"a stored value cannot be decrypted with key {kid!r}"
             ) from exc
-        return plain.decode()
 
     def reseal(self, token: str, context: str) -> str | None:
         """The value encrypted with the current key; None when it already is."""
         if token.partition(".")[0] == self.current:
             return None
-        return self.encrypt(self.decrypt(token, context), context)
+        return self.wrap(self.unwrap(token, context), context)
+
+    def new_data_key(self, context: str) -> str:
+        """A new data key (``DataKey``), wrapped under the current key."""
+        return self.wrap(secrets.token_bytes(32), context)
+
+    def data_key(self, wrapped: str, context: str) -> "DataKey":
+        """The data key ``wrapped`` holds. Kept for reuse: a request unwraps each data key
+        once, not once per value (the wrapped form and its context name it)."""
+        return self._data_keys(wrapped, context)
+
+    def _unwrapped(self, wrapped: str, context: str) -> "DataKey":
+        return DataKey(self.unwrap(wrapped, context))
 
     def blind_index(self, value: str, client_id: int) -> str:
         """The index of ``value`` among ``client_id``'s customers."""
@@ -210,3 +227,32 @@ def _replace_key_file(path: Path, data: dict[str, object]) -> None:
         file.flush()
         os.fsync(file.fileno())
     temporary.replace(path)
+
+
+DATA_SEALED = "dk."
+
+
+class DataKey:
+    """One customer's key (crypto-shredding): its sealed values are encrypted under it, and it
+    is stored wrapped by the key file's current key. Erasure deletes it: what it sealed, in
+    any copy, is unreadable once the key file's key that wrapped it is retired."""
+
+    __slots__ = ("_aead",)
+
+    def __init__(self, raw: bytes) -> None:
+        self._aead = AESGCM(raw)
+
+    def seal(self, value: str, context: str) -> str:
+        nonce = secrets.token_bytes(_NONCE_BYTES)
+        sealed = self._aead.encrypt(nonce, value.encode(), context.encode())
+        return DATA_SEALED + _b64(nonce + sealed)
+
+    def open(self, token: str, context: str) -> str:
+        raw = _unb64(token.removeprefix(DATA_SEALED))
+        try:
+            plain = self._aead.decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], context.encode())
+        except InvalidTag as exc:
+            raise ConfigurationError(
+                "a stored value cannot be decrypted with its customer's data key"
+            ) from exc
+        return plain.decode()

@@ -102,7 +102,10 @@ async def test_an_insert_of_a_taken_number_writes_neither_customer_nor_history_n
     new, entry = changes.creation(person(client_id, "c1", first_name="Other"), AUDIT, _NOW)
 
     async with store_of(app) as store:
-        recorded = history_repository.row(store, entry), outbox.record(store, new, entry)
+        recorded = (
+            history_repository.row(store, entry, new.data_key),
+            outbox.record(store, new, entry),
+        )
         inserted = await repository.insert_new(store, new, recorded)
         entries = await history_repository.history(store, client_id, "c1")
         stored = await repository.lock(store, client_id, "c1")

@@ -12,7 +12,7 @@ from customer_registry.customers.model import Customer, HistoryEntry, Reveal
 from customer_registry.horizon import schemas as horizon
 from customer_registry.subscriptions import schemas as subscriptions
 
-_HIDDEN = frozenset({"client_id"})
+_HIDDEN = frozenset({"client_id", "data_key"})
 
 
 def camel(name: str) -> str:

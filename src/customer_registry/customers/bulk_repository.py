@@ -35,7 +35,7 @@ from customer_registry.customers.repository import (
     update_of,
     update_params,
 )
-from customer_registry.customers.sealing import INDEXED_FIELDS, seal, unsealed_customer
+from customer_registry.customers.sealing import INDEXED_FIELDS, keyed, seal, unsealed_customer
 from customer_registry.db import Sql, Store, customers
 
 _c = customers.c
@@ -151,7 +151,7 @@ async def update_many(store: Store, planned: Sequence[tuple[Customer, HistoryEnt
         await copy_writes.write(store.conn, [], [record(store, new) for new, _ in planned])
     else:
         await _update(store, [(new, [c.field for c in entry.changes]) for new, entry in planned])
-    entries = [history_repository.record(store, entry) for _, entry in planned]
+    entries = [history_repository.record(store, entry, new.data_key) for new, entry in planned]
     await history_repository.add_many(store, entries)
     await outbox.append_many(store, [outbox.record(store, new, entry) for new, entry in planned])
 
@@ -208,6 +208,7 @@ def created(
     ``outbox.record(store, new, entry)`` for ``new, entry = changes.creation(customer, audit,
     now, ids)``, made from the values without either object: a third less CPU per created
     row (tests compare them)."""
+    customer = keyed(store, customer)
     values = changes.created_values(customer, now, ids)
     created_changes = [(name, None, value) for name, value in changes.created_changes(values)]
     change: dict[str, Any] = {
@@ -218,7 +219,7 @@ def created(
         "audit": audit,
         "changes": created_changes,
     }
-    history = history_repository.record_of(store, **change)
+    history = history_repository.record_of(store, **change, data_key=customer.data_key)
     event = outbox.record_of(store, lambda name: values[_FIELD_AT[name]], **change)
     return _record(store, customer, values), history, event
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from customer_registry.customers import sealing
 from customer_registry.customers.model import SEALED_FIELDS, Audit, FieldChange, HistoryEntry
 from customer_registry.customers.repository import HISTORY_INSERT
-from customer_registry.db import Sql, Store, customer_history
+from customer_registry.db import Sql, Store, customer_history, customers
 
 _h = customer_history.c
 
@@ -52,14 +52,19 @@ def record_of(
     changed_at: datetime,
     audit: Audit,
     changes: Iterable[Change],
+    data_key: str | None,
 ) -> Record:
-    """A history row's values, its personal data sealed."""
+    """A history row's values, its personal data sealed under the customer's ``data_key``."""
+
+    def seal(field: str, value: object) -> str | None:
+        where = sealing.history_context(client_id, customer_number, field)
+        return sealing.seal_text(store, client_id, customer_number, data_key, str(value), where)
+
     texts = []
     for field, old, new in changes:
         if field in SEALED_FIELDS:
-            where = sealing.history_context(client_id, customer_number, field)
-            old = None if old is None else store.vault.encrypt(str(old), where)
-            new = None if new is None else store.vault.encrypt(str(new), where)
+            old = None if old is None else seal(field, old)
+            new = None if new is None else seal(field, new)
         # Most values are text, and a created field's old value is None: no call for those.
         old_text = "null" if old is None else _json(old)
         new_text = _string(new) if type(new) is str else _json(new)
@@ -76,7 +81,7 @@ def record_of(
     )
 
 
-def record(store: Store, entry: HistoryEntry) -> Record:
+def record(store: Store, entry: HistoryEntry, data_key: str | None) -> Record:
     """The entry's row values, its personal data sealed."""
     return record_of(
         store,
@@ -86,12 +91,13 @@ def record(store: Store, entry: HistoryEntry) -> Record:
         changed_at=entry.changed_at,
         audit=entry.audit,
         changes=map(_CHANGE, entry.changes),
+        data_key=data_key,
     )
 
 
-def row(store: Store, entry: HistoryEntry) -> dict[str, Any]:
+def row(store: Store, entry: HistoryEntry, data_key: str | None) -> dict[str, Any]:
     """The entry's column values, its personal data sealed."""
-    return dict(zip(_NAMES, record(store, entry), strict=True))
+    return dict(zip(_NAMES, record(store, entry, data_key), strict=True))
 
 
 async def add_many(store: Store, records: list[Record]) -> None:
@@ -109,8 +115,9 @@ def _history_entry(store: Store, row: Any) -> HistoryEntry:
     def unseal(field: str, value: object) -> object:
         if value is None or field not in SEALED_FIELDS:
             return value
-        where = sealing.history_context(row["client_id"], row["customer_number"], field)
-        return store.vault.decrypt(str(value), where)
+        client_id, number = row["client_id"], row["customer_number"]
+        where = sealing.history_context(client_id, number, field)
+        return sealing.open_text(store, client_id, number, row["data_key"], str(value), where)
 
     changes = tuple(
         FieldChange(c["field"], unseal(c["field"], c["old"]), unseal(c["field"], c["new"]))
@@ -122,9 +129,18 @@ def _history_entry(store: Store, row: Any) -> HistoryEntry:
     )
 
 
+# The customer's data key, beside each of its entries: it opens their sealed values.
+_DATA_KEY = (
+    select(customers.c.data_key)
+    .where(customers.c.client_id == _h.client_id, customers.c.customer_number == _h.customer_number)
+    .scalar_subquery()
+    .label("data_key")
+)
+
+
 async def history(store: Store, client_id: int, customer_number: str) -> list[HistoryEntry]:
     stmt = (
-        select(customer_history)
+        select(customer_history, _DATA_KEY)
         .where(_h.client_id == client_id, _h.customer_number == customer_number)
         .order_by(_h.version)
     )
@@ -142,7 +158,7 @@ async def reseal(
 
 
 _NEWEST = Sql(
-    select(customer_history)
+    select(customer_history, _DATA_KEY)
     .where(
         _h.client_id == sa.bindparam("client_id"),
         _h.customer_number == sa.bindparam("customer_number"),

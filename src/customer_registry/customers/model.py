@@ -42,6 +42,8 @@ class Customer:
     internal_number: str = ""
     sign_up_id: int = 0
     version: int = 0
+    # The customer's own key, wrapped (vault.DataKey): its sealed values are encrypted under it.
+    data_key: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
@@ -49,7 +51,15 @@ class Customer:
 CUSTOMER_FIELDS = tuple(f.name for f in fields(Customer))
 IDENTITY_FIELDS = frozenset({"client_id", "customer_number"})
 STORE_FIELDS = frozenset(
-    {"payment_id", "internal_number", "sign_up_id", "version", "created_at", "updated_at"}
+    {
+        "payment_id",
+        "internal_number",
+        "sign_up_id",
+        "version",
+        "data_key",
+        "created_at",
+        "updated_at",
+    }
 )
 
 

@@ -1,10 +1,15 @@
-"""Personal data of customers and their history, sealed at rest by the vault.
+"""Personal data of customers and their history, sealed at rest.
 
-A sealed value is bound to its client, customer and field (the associated data), so a
-ciphertext copied into another row or field does not decrypt. ``keys rotate`` re-encrypts
-every sealed value under the current key in batches (``reseal_batch``).
+Each customer has a data key of its own (``Customer.data_key``, wrapped by the key file's
+current key); its sealed values and those of its history are encrypted under it, so that
+erasing the customer destroys the key with the values (crypto-shredding). Values sealed
+before data keys existed (migration 0009) are under the key file's key directly, and stay
+readable: ``keys rotate`` re-wraps data keys and moves such values under their customer's
+key, in batches (``reseal_batch``). A sealed value is bound to its client, customer and field
+(the associated data), so a ciphertext copied into another row or field does not decrypt.
 """
 
+import dataclasses
 import json
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import date
@@ -15,6 +20,8 @@ import sqlalchemy as sa
 from customer_registry.customers import rules
 from customer_registry.customers.model import CUSTOMER_FIELDS, SEALED_FIELDS, Customer
 from customer_registry.db import Store
+from customer_registry.errors import ConfigurationError
+from customer_registry.vault import DATA_SEALED, DataKey
 
 INDEXED_FIELDS = {"ssn": "ssn_index", "organization_number": "organization_number_index"}
 
@@ -27,17 +34,56 @@ def history_context(client_id: int, customer_number: str, field: str) -> str:
     return context(client_id, customer_number, f"history/{field}")
 
 
+def key_context(client_id: int, customer_number: str) -> str:
+    return context(client_id, customer_number, "data_key")
+
+
+def keyed(store: Store, customer: Customer) -> Customer:
+    """``customer`` with a data key: its own, or a new one."""
+    if customer.data_key is not None:
+        return customer
+    wrapped = store.vault.new_data_key(key_context(customer.client_id, customer.customer_number))
+    return dataclasses.replace(customer, data_key=wrapped)
+
+
+def data_key(store: Store, client_id: int, customer_number: str, wrapped: str) -> DataKey:
+    return store.vault.data_key(wrapped, key_context(client_id, customer_number))
+
+
+def seal_text(
+    store: Store, client_id: int, number: str, wrapped: str | None, plain: str, where: str
+) -> str:
+    """``plain`` sealed under the customer's data key (``wrapped``; None: the key file's)."""
+    if wrapped is None:
+        return store.vault.encrypt(plain, where)
+    return data_key(store, client_id, number, wrapped).seal(plain, where)
+
+
+def open_text(
+    store: Store, client_id: int, number: str, wrapped: str | None, token: str, where: str
+) -> str:
+    if not token.startswith(DATA_SEALED):
+        return store.vault.decrypt(token, where)
+    if wrapped is None:
+        raise ConfigurationError(f"customer {client_id}/{number} has lost its data key")
+    return data_key(store, client_id, number, wrapped).open(token, where)
+
+
 def seal(store: Store, customer: Customer, field: str, value: Any) -> str | None:
     if value is None:
         return None
     plain = value.isoformat() if isinstance(value, date) else str(value)
-    return store.vault.encrypt(plain, context(customer.client_id, customer.customer_number, field))
+    client_id, number = customer.client_id, customer.customer_number
+    where = context(client_id, number, field)
+    return seal_text(store, client_id, number, customer.data_key, plain, where)
 
 
-def unseal(store: Store, client_id: int, number: str, field: str, token: str | None) -> Any:
+def unseal(
+    store: Store, client_id: int, number: str, field: str, token: str | None, wrapped: str | None
+) -> Any:
     if token is None:
         return None
-    plain = store.vault.decrypt(token, context(client_id, number, field))
+    plain = open_text(store, client_id, number, wrapped, token, context(client_id, number, field))
     return date.fromisoformat(plain) if field == "birth_date" else plain
 
 
@@ -62,24 +108,34 @@ def unsealed_customer(store: Store, row: Any, shown: frozenset[str] = SEALED_FIE
     client_id, number = values["client_id"], values["customer_number"]
     for name in SEALED_FIELDS:
         token = values[name] if name in shown else None
-        values[name] = unseal(store, client_id, number, name, token)
+        values[name] = unseal(store, client_id, number, name, token, values["data_key"])
     return Customer(**values)
 
 
 def resealed_customer(store: Store, row: Mapping[str, Any]) -> dict[str, Any]:
-    """The sealed columns of a customer row that the current key would seal otherwise."""
+    """What ``keys rotate`` changes in a customer row: its data key re-wrapped under the
+    current key, and values sealed under the key file's key moved under the data key."""
     client_id, number = row["client_id"], row["customer_number"]
-    values = {
-        name: store.vault.reseal(token, context(client_id, number, name))
-        for name in SEALED_FIELDS
-        if (token := row[name]) is not None
-    }
-    return {name: value for name, value in values.items() if value is not None}
+    where = key_context(client_id, number)
+    wrapped = row["data_key"] or store.vault.new_data_key(where)
+    values = {name: row[name] for name in SEALED_FIELDS if _legacy(row[name])}
+    for name, token in values.items():
+        plain = store.vault.decrypt(token, context(client_id, number, name))
+        values[name] = seal_text(
+            store, client_id, number, wrapped, plain, context(client_id, number, name)
+        )
+    rewrapped = store.vault.reseal(wrapped, where) if row["data_key"] else wrapped
+    return values | ({"data_key": rewrapped} if rewrapped else {})
+
+
+def _legacy(token: str | None) -> bool:
+    """Sealed under the key file's key, not under a data key."""
+    return token is not None and not token.startswith(DATA_SEALED)
 
 
 def resealed_history(store: Store, row: Mapping[str, Any]) -> dict[str, Any]:
-    """A history row's ``changes`` with its sealed values under the current key, if any
-    was not."""
+    """A history row's ``changes`` with the values sealed under the key file's key (before
+    data keys) under its current key, if any was not."""
     changes = json.loads(row["changes"])
     resealed = False
     for change in changes:
@@ -87,7 +143,7 @@ def resealed_history(store: Store, row: Mapping[str, Any]) -> dict[str, Any]:
             continue
         aad = history_context(row["client_id"], row["customer_number"], change["field"])
         for side in ("old", "new"):
-            if change[side] is not None and (new := store.vault.reseal(change[side], aad)):
+            if _legacy(change[side]) and (new := store.vault.reseal(change[side], aad)):
                 change[side], resealed = new, True
     return {"changes": json.dumps(changes)} if resealed else {}
 

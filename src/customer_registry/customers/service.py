@@ -18,6 +18,7 @@ from customer_registry.customers import (
     outbox,
     phones,
     repository,
+    sealing,
     search_repository,
 )
 from customer_registry.customers.access import Caller, TokenClaim, key_caller, key_params
@@ -53,7 +54,7 @@ WriteOutcome = Literal["created", "updated", "unchanged"]
 async def _create(store: Store, customer: Customer, audit: Audit) -> Customer | None:
     """Insert the customer with new ids; None when its number is taken meanwhile."""
     for _ in range(_ATTEMPTS):
-        new, entry = changes.creation(customer, audit, datetime.now(UTC))
+        new, entry = changes.creation(sealing.keyed(store, customer), audit, datetime.now(UTC))
         created = await repository.insert_new(store, new, _recorded(store, new, entry))
         if created is not None:
             return created
@@ -78,7 +79,7 @@ async def _apply(
 
 def _recorded(store: Store, new: Customer, entry: HistoryEntry) -> repository.Recorded:
     """The history row and the change event of ``entry``, the change that made ``new``."""
-    return history_repository.row(store, entry), outbox.record(store, new, entry)
+    return history_repository.row(store, entry, new.data_key), outbox.record(store, new, entry)
 
 
 async def save(

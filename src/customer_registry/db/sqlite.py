@@ -119,7 +119,10 @@ def connect(path: str, *, busy_ms: int) -> sqlite3.Connection:
         cached_statements=512,
     )
     conn.row_factory = sqlite3.Row
-    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
+    # secure_delete: a deleted or overwritten value is zeroed in the file, not left in a free
+    # page for anyone reading the file to find (an erasure must leave nothing behind).
+    pragmas = ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "secure_delete=ON")
+    for pragma in pragmas:
         conn.execute(f"PRAGMA {pragma}")
     conn.execute(f"PRAGMA busy_timeout={busy_ms}")
     return conn

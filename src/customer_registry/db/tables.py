@@ -125,6 +125,8 @@ customers = Table(
     Column("email_key", String(255)),
     Column("created_at", Timestamp, nullable=False),
     Column("updated_at", Timestamp, nullable=False),
+    # The customer's data key wrapped by the key file's key (crypto-shredding, migration 0009).
+    Column("data_key", Sealed),
     UniqueConstraint("client_id", "payment_id"),
     UniqueConstraint("client_id", "internal_number"),
     UniqueConstraint("client_id", "sign_up_id"),
@@ -180,7 +182,11 @@ idempotency_keys = Table(
     Column("headers", Text),
     Column("body", LargeBinary),
     Column("expires_at", Timestamp, nullable=False),
+    # The customer whose answer it holds: its erasure deletes the record (migration 0009).
+    Column("client_id", BigInteger),
+    Column("customer_number", String(100)),
     Index(None, "expires_at"),
+    Index(None, "client_id", "customer_number"),
 )
 
 # Failed token requests per subject (a hash of the attempted client id, or of the source
@@ -330,4 +336,21 @@ customer_reveals = Table(
     Column("revealed_at", Timestamp, nullable=False),
     Column("operator_name", String(100), nullable=False),
     Column("fields", String(200), nullable=False),
+    Column("request_id", String(128)),
+)
+
+# One row per erased customer (privacy/): the proof of the erasure and the tombstones of the
+# customer's history (a JSON list: version, when, who, which fields; no values).
+customer_erasures = Table(
+    "customer_erasures",
+    metadata,
+    Column("client_id", BigInteger, primary_key=True),
+    Column("customer_number", String(100), primary_key=True),
+    Column("id", String(36), primary_key=True),
+    Column("erased_at", Timestamp, nullable=False),
+    Column("source", String(20), nullable=False),
+    Column("credential_id", String(36)),
+    Column("request_id", String(128)),
+    Column("last_version", Integer, nullable=False),
+    Column("tombstones", Text, nullable=False),
 )
