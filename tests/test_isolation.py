@@ -22,6 +22,8 @@ def _horizon_calls(client_id: int) -> list[tuple[str, str, dict[str, object] | N
         ("POST", f"{base}/customers/search", search),
         ("POST", f"{base}/lookup/customer", lookup),
         ("GET", f"/registry/v1/clients/{client_id}/customers/{NUMBER}/history", None),
+        ("GET", f"/registry/v1/clients/{client_id}/customers/{NUMBER}/personal-data", None),
+        ("DELETE", f"/registry/v1/clients/{client_id}/customers/{NUMBER}", None),
     ]
 
 
@@ -33,7 +35,7 @@ async def _snapshot(both: httpx.AsyncClient, client_id: int) -> list[object]:
     ]
 
 
-@pytest.mark.parametrize("call", range(6))
+@pytest.mark.parametrize("call", range(8))
 async def test_another_clients_token_is_refused_on_every_horizon_route(
     both: httpx.AsyncClient, app: FastAPI, client_id: int, call: int
 ) -> None:

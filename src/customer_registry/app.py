@@ -26,6 +26,7 @@ from customer_registry.http.body_limit import BoundedBody
 from customer_registry.http.error_handlers import install_error_handlers
 from customer_registry.http.observability import RequestObservability
 from customer_registry.ops import health, housekeeping, key_checks, logs, metrics
+from customer_registry.privacy.router import router as privacy_router
 from customer_registry.runtime import Runtime
 from customer_registry.subscriptions.plain import plain_routes as subscriptions_plain
 from customer_registry.subscriptions.responses import gateway_rejection
@@ -123,6 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         subscriptions_router,
         registry_router,
         events_router,
+        privacy_router,
         health.router,
         metrics.router,
     )

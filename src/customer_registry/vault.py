@@ -24,6 +24,7 @@ import secrets
 import time
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -173,7 +174,8 @@ class Vault:
     def add(self) -> str:
         """Add a new key without using it yet (see ``rotate``); returns its id."""
         data = json.loads(self.path.read_text())
-        kid = f"k{len(data['keys']) + 1}"
+        # After the newest, never a retired one's number: old backups name retired keys.
+        kid = f"k{_number(_newest(data)) + 1}"
         data["keys"][kid] = _new_key()
         _replace_key_file(self.path, data)
         self.load()
@@ -183,7 +185,7 @@ class Vault:
         """Make the newest key current, adding one first unless the newest was added but
         not used yet; returns its id."""
         data = json.loads(self.path.read_text())
-        newest: str = max(data["keys"], key=lambda kid: int(kid.lstrip("k") or 0))
+        newest = _newest(data)
         if newest == data["current"]:
             newest = self.add()
             data = json.loads(self.path.read_text())
@@ -191,6 +193,26 @@ class Vault:
         _replace_key_file(self.path, data)
         self.load()
         return newest
+
+    def retire(self) -> list[str]:
+        """Delete the keys older than the current one from the key file; returns their ids.
+        Only once nothing is sealed under them (``keys retire`` re-encrypts first)."""
+        data = json.loads(self.path.read_text())
+        current = _number(data["current"])
+        retired = [kid for kid in data["keys"] if _number(kid) < current]
+        if retired:
+            data["keys"] = {k: v for k, v in data["keys"].items() if k not in retired}
+            _replace_key_file(self.path, data)
+            self.load()
+        return retired
+
+
+def _number(kid: str) -> int:
+    return int(kid.lstrip("k") or 0)
+
+
+def _newest(data: dict[str, Any]) -> str:
+    return str(max(data["keys"], key=_number))
 
 
 def client_index(client_key: bytes, tenantless: str) -> str:

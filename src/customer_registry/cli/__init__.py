@@ -1,5 +1,5 @@
 """The operator CLI: ``customer-registry serve | migrate | credentials | clients | operators |
-history | keys | import | export | idempotency | webhooks | deliver``.
+history | keys | import | export | idempotency | webhooks | deliver | personal-data``.
 
 Exit codes: 0 success, 1 the operation failed, 2 bad usage or configuration.
 """
@@ -10,6 +10,7 @@ from customer_registry.cli import (
     data,
     idempotency,
     operators,
+    privacy,
     server,
     webhooks,
 )
@@ -23,6 +24,7 @@ __all__ = [
     "idempotency",
     "main",
     "operators",
+    "privacy",
     "server",
     "webhooks",
 ]

@@ -141,6 +141,7 @@ async def _reseal_all(database: Database, vault: Vault) -> tuple[int, int, int]:
     from customer_registry.customers import service
     from customer_registry.events import repository as events
     from customer_registry.events import webhook_repository as webhooks
+    from customer_registry.http import idempotency
 
     customers_done = await _batches(database, vault, service.reseal_customers)
     history_done = await _batches(database, vault, service.reseal_history)
@@ -148,6 +149,7 @@ async def _reseal_all(database: Database, vault: Vault) -> tuple[int, int, int]:
     async with database.transaction() as conn:
         await signing.reseal_keys(conn, vault)
         await webhooks.reseal(conn, vault)
+        await idempotency.reseal(conn, vault)
     return customers_done, history_done, events_done
 
 
@@ -161,6 +163,32 @@ async def _batches(database: Database, vault: Vault, reseal: service.Reseal) -> 
         total += changed
         if after is None:
             return total
+
+
+@keys_app.command("retire")
+def retire_keys() -> None:
+    """Delete the keys older than the current one from the key file, after re-encrypting
+    whatever is still sealed under them. Backups made before the last "keys rotate" can then
+    no longer be decrypted: that is what makes an erasure reach them (docs/privacy.md).
+    Copy the key file to every replica afterwards."""
+    from customer_registry.ops import key_checks
+
+    current = settings()
+
+    async def retire(database: Database) -> list[str]:
+        vault = await checked_vault(database, current)
+        await _reseal_all(database, vault)
+        retired = vault.retire()
+        await key_checks.forget(database, retired)
+        return retired
+
+    retired = on_database(current, retire)
+    if not retired:
+        console.print("No key older than the current one: nothing to retire.")
+        return
+    console.print(
+        f"Retired {', '.join(retired)} from {current.key_file}; copy it to every replica."
+    )
 
 
 @keys_app.command("rotate-signing")

@@ -35,6 +35,7 @@ async def add(
     operator_name: str,
     fields: Collection[str],
     at: datetime,
+    request_id: str | None = None,
 ) -> None:
     values = {
         "client_id": client_id,
@@ -43,6 +44,7 @@ async def add(
         "revealed_at": at,
         "operator_name": operator_name,
         "fields": ",".join(sorted(fields)),
+        "request_id": request_id,
     }
     await conn.execute(_ADD, values)
 

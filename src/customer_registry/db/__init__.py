@@ -109,6 +109,10 @@ class Database(Protocol):
         """Statements that only read, all on one snapshot, however long they take, without
         holding up writers."""
 
+    async def forget_overwritten(self) -> None:
+        """Drop the copies of deleted and overwritten rows the database keeps beside its
+        tables, where it can: after an erasure, no file of the database holds its values."""
+
     async def close(self) -> None: ...
 
 

@@ -123,6 +123,11 @@ class PostgresDatabase:
         async with self._connection() as conn:
             yield PostgresTx(conn)
 
+    async def forget_overwritten(self) -> None:
+        # pg_dump and backups read live rows only; VACUUM (autovacuum) reclaims the dead
+        # ones in the table files, and the server's WAL is the operator's (docs/privacy.md).
+        return
+
     async def close(self) -> None:
         if self._pool is not None:
             await self._pool.close()

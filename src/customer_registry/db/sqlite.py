@@ -201,6 +201,17 @@ class SqliteDatabase:
         finally:
             conn.close()
 
+    async def forget_overwritten(self) -> None:
+        # The write-ahead log still holds the pages as they were before: copy the log into
+        # the database file (whose freed space secure_delete zeroed) and empty it.
+        await self._take_turn()
+        try:
+            if self._writer is None:
+                self._writer = connect(self._path, busy_ms=0)
+            self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            self._turn.release()
+
     async def close(self) -> None:
         for conn in (self._reader, self._writer):
             if conn is not None:

@@ -65,17 +65,18 @@ class _Claim:
     key: str
     conn: Tx
     vault: Vault
+    client_id: int
 
     def params(self) -> dict[str, str]:
         return {"key_credential": self.credential_id, "key": self.key}
 
     def seal(self, body: bytes) -> bytes:
-        return self.vault.encrypt(body.decode(), self._context()).encode()
+        return self.vault.encrypt(body.decode(), self.context()).encode()
 
     def unseal(self, sealed: bytes) -> bytes:
-        return self.vault.decrypt(bytes(sealed).decode(), self._context()).encode()
+        return self.vault.decrypt(bytes(sealed).decode(), self.context()).encode()
 
-    def _context(self) -> str:
+    def context(self) -> str:
         # Part of the stored data (migration 0006 writes it too): never change it.
         return f"idempotency/{self.credential_id}/{self.key}"
 
@@ -140,7 +141,11 @@ _ANSWER = Sql(
     update(idempotency_keys)
     .where(_WHERE_KEY)
     .values(
-        status=bindparam("new_status"), headers=bindparam("new_headers"), body=bindparam("new_body")
+        status=bindparam("new_status"),
+        headers=bindparam("new_headers"),
+        body=bindparam("new_body"),
+        client_id=bindparam("new_client_id"),
+        customer_number=bindparam("new_customer_number"),
     )
 )
 
@@ -156,6 +161,8 @@ async def _claim(conn: Tx, claim: _Claim, fingerprint: str) -> None:
         "headers": None,
         "body": None,
         "expires_at": expires_at,
+        "client_id": None,
+        "customer_number": None,
     }
     if await conn.fetchval(_NEW_CLAIM, values) is not None:
         return
@@ -193,7 +200,7 @@ def guard(
         key = _checked(request_id if idempotency_key is None else idempotency_key)
         if key is None:
             return
-        claim = _Claim(principal.credential_id, key, store.conn, store.vault)
+        claim = _Claim(principal.credential_id, key, store.conn, store.vault, principal.client_id)
         await _lock_or_conflict(store.conn, claim)
         await _claim(store.conn, claim, await _fingerprint(request))
         request.state.idempotency_claim = claim
@@ -208,12 +215,28 @@ SubscriptionsIdempotency = Annotated[
 ]
 
 
-async def _store(claim: _Claim, response: Response) -> None:
+def _customer_number(request: Request, response: Response) -> str | None:
+    """The customer whose answer this is: its erasure deletes the record. A create by POST
+    names it in its answer only (Subscriptions: as ``externalCustomerReference``)."""
+    number = request.path_params.get("customerNumber")
+    if number is not None or response.status_code >= 300:
+        return None if number is None else str(number)
+    try:
+        answer = json.loads(bytes(response.body))
+    except ValueError:
+        return None
+    named = answer.get("externalCustomerReference") if isinstance(answer, dict) else None
+    return named if isinstance(named, str) else None
+
+
+async def _store(claim: _Claim, response: Response, customer_number: str | None) -> None:
     headers = {k: v for k, v in response.headers.items() if k.lower() in _REPLAYED_HEADERS}
     answer = {
         "new_status": response.status_code,
         "new_headers": json.dumps(headers),
         "new_body": claim.seal(bytes(response.body)),
+        "new_client_id": claim.client_id,
+        "new_customer_number": customer_number,
     }
     await claim.conn.execute(_ANSWER, {**claim.params(), **answer})
 
@@ -234,7 +257,7 @@ class IdempotentRoute(APIRoute):
             # Still inside the request's transaction: FastAPI ends it after this returns.
             claim = getattr(request.state, "idempotency_claim", None)
             if claim is not None:
-                await _store(claim, response)
+                await _store(claim, response, _customer_number(request, response))
             return response
 
         return idempotent
@@ -256,3 +279,32 @@ _PURGE = Sql(
 async def purge_expired(conn: Tx, *, batch: int) -> int:
     """Delete up to ``batch`` records older than the retention; return how many."""
     return len(await conn.fetch(_PURGE, {"now": datetime.now(UTC), "batch": batch}))
+
+
+_ANSWERS = Sql(select(_k.credential_id, _k.idempotency_key, _k.body).where(_k.body.is_not(None)))
+_RESEAL = Sql(update(idempotency_keys).where(_WHERE_KEY).values(body=bindparam("new_body")))
+
+
+async def reseal(conn: Tx, vault: Vault) -> int:
+    """Re-encrypt the stored answers under the key file's current key (``keys rotate``):
+    there are a day's worth at most."""
+    changed = 0
+    for row in await conn.fetch(_ANSWERS):
+        claim = _Claim(row["credential_id"], row["idempotency_key"], conn, vault, 0)
+        where = claim.context()
+        if (body := vault.reseal(bytes(row["body"]).decode(), where)) is not None:
+            await conn.execute(_RESEAL, {**claim.params(), "new_body": body.encode()})
+            changed += 1
+    return changed
+
+
+_FORGET = Sql(
+    delete(idempotency_keys).where(
+        _k.client_id == bindparam("client_id"), _k.customer_number == bindparam("customer_number")
+    )
+)
+
+
+async def forget_customer(conn: Tx, client_id: int, customer_number: str) -> None:
+    """Delete the stored answers about a customer (its erasure): they hold its data."""
+    await conn.execute(_FORGET, {"client_id": client_id, "customer_number": customer_number})

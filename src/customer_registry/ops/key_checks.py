@@ -10,7 +10,7 @@ must hold the same keys, or it refuses to run.
 import hmac
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from customer_registry.db import Database, Sql, Tx, key_checks
@@ -52,6 +52,16 @@ async def prepare(database: Database, vault: Vault) -> None:
     # ids at the same time, and the first to commit wins.
     async with database.reading() as conn:
         require_keys(vault, await expected_keys(conn))
+
+
+_FORGET = Sql(delete(key_checks).where(key_checks.c.kid == bindparam("kid")))
+
+
+async def forget(database: Database, kids: list[str]) -> None:
+    """Stop expecting retired keys: a key file without them is the right one now."""
+    if kids:
+        async with database.transaction() as conn:
+            await conn.executemany(_FORGET, [{"kid": kid} for kid in kids])
 
 
 async def open_vault(database: Database, vault: Vault) -> Vault:
