@@ -65,7 +65,8 @@ async def test_a_list_is_erased_with_a_report_and_a_second_run_finds_nothing(
     erasures = json.loads(_cli(env, "erasures", "--client-id", str(client_id), "--json").stdout)
     (p1,) = [e for e in erasures["items"] if e["customerNumber"] == "p1"]
     assert p1["source"] == "registry"
-    assert {"type", "firstName", "ssn"} <= set(p1["tombstones"][0]["fields"])
+    assert {"type", "firstName", "ssn"} <= set(p1["history"][0]["fields"])
+    assert p1["accesses"] == []
     assert "Gudrun" not in json.dumps(erasures)
 
 

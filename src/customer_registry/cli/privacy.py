@@ -180,5 +180,5 @@ def _erasure(row: Any) -> dict[str, Any]:
         "credentialId": row["credential_id"],
         "requestId": row["request_id"],
         "lastVersion": row["last_version"],
-        "tombstones": json.loads(row["tombstones"]),
+        **json.loads(row["tombstones"]),  # "history" and "accesses"
     }

@@ -339,8 +339,8 @@ customer_reveals = Table(
     Column("request_id", String(128)),
 )
 
-# One row per erased customer (privacy/): the proof of the erasure and the tombstones of the
-# customer's history (a JSON list: version, when, who, which fields; no values).
+# One row per erased customer (privacy/): the proof of the erasure and its tombstones (JSON:
+# "history", per version when, who, which fields; "accesses", its exports and reveals; no values).
 customer_erasures = Table(
     "customer_erasures",
     metadata,

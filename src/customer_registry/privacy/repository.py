@@ -98,7 +98,7 @@ def tombstone(row: Any) -> dict[str, Any]:
     }
 
 
-async def erase(conn: Tx, erasure: dict[str, Any], tombstones: list[dict[str, Any]]) -> None:
+async def erase(conn: Tx, erasure: dict[str, Any], tombstones: dict[str, Any]) -> None:
     """Record the erasure with the history's tombstones, and delete the customer, its history,
     its reveals and the stored answers about it (the caller scrubs its events)."""
     key = _key(erasure["client_id"], erasure["customer_number"])

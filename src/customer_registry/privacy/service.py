@@ -76,7 +76,11 @@ async def erase(store: Store, client_id: int, customer_number: str, audit: Audit
     plan = await _plan(store, customer)
     conn, now = store.conn, datetime.now(UTC)
     rows = await stored.history_rows(conn, client_id, customer_number)
-    tombstones = [stored.tombstone(row) for row in rows]
+    reveals = await stored.reveals(conn, client_id, customer_number)
+    tombstones = {
+        "history": [stored.tombstone(row) for row in rows],
+        "accesses": [_access(row) for row in reveals],
+    }
     record = {
         "client_id": client_id,
         "customer_number": customer_number,
