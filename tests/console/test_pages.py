@@ -130,6 +130,20 @@ async def test_the_card_masks_the_national_id_until_revealed_and_records_the_rev
     assert f"{name} Revealed ssn" in text_of(again.text)
 
 
+async def test_an_export_of_the_customers_personal_data_shows_in_the_timeline(
+    app: FastAPI, client: httpx.AsyncClient, client_id: int
+) -> None:
+    auth = await _horizon(client, app, client_id)
+    await _put(client, auth, client_id, "c1")
+    url = f"/registry/v1/clients/{client_id}/customers/c1/personal-data"
+    assert (await client.get(url, headers=auth)).status_code == 200
+    await signed_in(app, client, [client_id])
+
+    card = await client.get(f"/console/clients/{client_id}/customer", params={"number": "c1"})
+
+    assert "Exported all personal data" in text_of(card.text)
+
+
 async def test_a_forged_csrf_token_is_refused_and_reveals_nothing(
     app: FastAPI, client: httpx.AsyncClient, client_id: int
 ) -> None:

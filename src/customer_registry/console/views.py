@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 
 from customer_registry.customers.browse import MASKED_FIELDS
-from customer_registry.customers.model import Customer, HistoryEntry, Reveal
+from customer_registry.customers.model import EXPORTED, Customer, HistoryEntry, Reveal
 from customer_registry.horizon import schemas as horizon
 from customer_registry.subscriptions import schemas as subscriptions
 
@@ -88,7 +88,7 @@ def _change(entry: HistoryEntry, labels: dict[str, str]) -> TimelineItem:
 
 def _reveal(reveal: Reveal) -> TimelineItem:
     revealed = ", ".join(camel(name) for name in reveal.fields)
-    title = f"Revealed {revealed}"
+    title = "Exported all personal data" if revealed == EXPORTED else f"Revealed {revealed}"
     return TimelineItem("reveal", moment(reveal.revealed_at), reveal.operator_name, title, [])
 
 

@@ -161,9 +161,14 @@ class HistoryEntry:
     changes: tuple[FieldChange, ...]
 
 
+# What a reveal record names in place of fields for an export of all personal data.
+EXPORTED = "personal-data export"
+
+
 @dataclass(frozen=True, slots=True)
 class Reveal:
-    """An operator was shown a customer's masked personal data (``fields``)."""
+    """An operator was shown a customer's masked personal data (``fields``), or someone
+    exported all of it (``fields``: ``EXPORTED``)."""
 
     revealed_at: datetime
     operator_name: str

@@ -11,7 +11,7 @@ from customer_registry.customers import outbox, repository, reveal_repository
 from customer_registry.customers.changes import DATA_FIELDS
 from customer_registry.customers.errors import CustomerNotFound
 from customer_registry.customers.history_repository import history
-from customer_registry.customers.model import IDENTITY_FIELDS, Audit, Customer
+from customer_registry.customers.model import EXPORTED, IDENTITY_FIELDS, Audit, Customer
 from customer_registry.db import Store
 from customer_registry.events import schemas as events
 from customer_registry.history.schemas import from_history
@@ -19,7 +19,6 @@ from customer_registry.horizon.schemas import from_customer as horizon_view
 from customer_registry.privacy import repository as stored
 from customer_registry.subscriptions.schemas import from_customer as subscriptions_view
 
-EXPORTED = "personal-data export"
 _HIDDEN = frozenset({"client_id", "data_key"})
 
 
