@@ -52,19 +52,27 @@ def _valued_fields(customer: Customer) -> tuple[str, ...]:
 
 async def planned_erasure(store: Store, client_id: int, customer_number: str) -> Erasure:
     """What ``erase`` would remove now (``--dry-run``)."""
-    return await _plan(store, await _locked(store, client_id, customer_number))
+    customer = await _locked(store, client_id, customer_number)
+    return (await _plan(store, customer))[0]
 
 
-async def _plan(store: Store, customer: Customer) -> Erasure:
+async def _plan(store: Store, customer: Customer) -> tuple[Erasure, dict[str, Any]]:
+    """What erasing ``customer`` removes, and the tombstones it leaves."""
     conn, key = store.conn, (customer.client_id, customer.customer_number)
-    return Erasure(
+    history, reveals = await stored.history_rows(conn, *key), await stored.reveals(conn, *key)
+    erasure = Erasure(
         *key,
         _valued_fields(customer),
-        history_entries=len(await stored.history_rows(conn, *key)),
+        history_entries=len(history),
         events=len(await stored.events(conn, *key)),
         stored_answers=await stored.stored_answers(conn, *key),
-        reveals=len(await stored.reveals(conn, *key)),
+        reveals=len(reveals),
     )
+    tombstones = {
+        "history": [stored.tombstone(row) for row in history],
+        "accesses": [_access(row) for row in reveals],
+    }
+    return erasure, tombstones
 
 
 async def erase(store: Store, client_id: int, customer_number: str, audit: Audit) -> Erasure:
@@ -72,14 +80,8 @@ async def erase(store: Store, client_id: int, customer_number: str, audit: Audit
     in the erasure's record), its reveals, the stored answers about it and the data in its
     events; append its ``customer.erased`` event. CustomerNotFound if there is none."""
     customer = await _locked(store, client_id, customer_number)
-    plan = await _plan(store, customer)
-    conn, now = store.conn, datetime.now(UTC)
-    rows = await stored.history_rows(conn, client_id, customer_number)
-    reveals = await stored.reveals(conn, client_id, customer_number)
-    tombstones = {
-        "history": [stored.tombstone(row) for row in rows],
-        "accesses": [_access(row) for row in reveals],
-    }
+    plan, tombstones = await _plan(store, customer)
+    now = datetime.now(UTC)
     record = {
         "client_id": client_id,
         "customer_number": customer_number,
@@ -89,8 +91,8 @@ async def erase(store: Store, client_id: int, customer_number: str, audit: Audit
         "request_id": audit.request_id,
         "last_version": customer.version,
     }
-    await stored.erase(conn, record, tombstones)
-    await outbox.scrub(conn, client_id, customer_number)
+    await stored.erase(store.conn, record, tombstones)
+    await outbox.scrub(store.conn, client_id, customer_number)
     await outbox.append_many(store, [_erased_event(customer, plan, now, audit)])
     return plan
 
