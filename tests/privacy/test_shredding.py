@@ -118,3 +118,25 @@ async def test_a_dump_from_before_an_erasure_does_not_decrypt_once_old_keys_are_
     kept = json_of(await horizon.get(personal_data_url(client_id, "kept")))
     assert kept["customer"]["ssn"] == "15076500565"  # what was not erased reads on
     assert "No key older" in _cli(settings, "keys", "retire").stderr
+
+
+async def test_keys_rotate_gives_customers_stored_before_data_keys_their_own(
+    horizon: httpx.AsyncClient, client_id: int, app: FastAPI, settings: Settings
+) -> None:
+    unsealed = person(person={"firstName": "Gudrun", "lastName": "Vesterheim"})
+    assert (await horizon.put(customer_url(client_id, "p1"), json=unsealed)).status_code == 200
+    where = sa.and_(customers.c.client_id == client_id, customers.c.customer_number == "p1")
+    vault = app.state.runtime.vault
+    legacy = vault.encrypt("02016126007", sealing.context(client_id, "p1", "ssn"))
+    async with app.state.runtime.database.transaction() as conn:  # as migration 0009 left it
+        await conn.execute(sa.update(customers).where(where).values(ssn=legacy, data_key=None))
+    before = json_of(await horizon.get(personal_data_url(client_id, "p1")))["customer"]["ssn"]
+
+    rotated = _cli(settings, "keys", "rotate")
+
+    assert rotated.returncode == 0, rotated.stderr
+    row = await _sealed_row(app, client_id, "p1")
+    assert row["data_key"] is not None
+    assert row["ssn"].startswith("dk.")
+    assert before == "02016126007"
+    assert _opens(settings.key_file, client_id, "p1", row) == "02016126007"
