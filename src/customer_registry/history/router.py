@@ -1,16 +1,13 @@
 """The change history of a customer: part of the registry's own API, beyond Riverty's."""
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from customer_registry.auth.callers import BearerCaller
 from customer_registry.customers import service
-from customer_registry.customers.fields import CustomerNumberText
 from customer_registry.db.request import CustomerStore
 from customer_registry.history import schemas
-from customer_registry.http.canonical_paths import CanonicalPath
+from customer_registry.http.canonical_paths import CanonicalPath, CustomerNumberPath
 from customer_registry.http.openapi import operation_ids
 from customer_registry.http.problems import problem_responses
 
@@ -21,10 +18,6 @@ router = APIRouter(
     generate_unique_id_function=operation_ids("registry"),
 )
 
-CustomerNumber = Annotated[
-    CustomerNumberText, Path(alias="customerNumber", min_length=1, max_length=100)
-]
-
 
 @router.get(
     "/customers/{customerNumber}/history",
@@ -34,7 +27,7 @@ CustomerNumber = Annotated[
     },
 )
 async def get_history(
-    store: CustomerStore, caller: BearerCaller, customer_number: CustomerNumber
+    store: CustomerStore, caller: BearerCaller, customer_number: CustomerNumberPath
 ) -> JSONResponse:
     """Every change of the customer, oldest first: who, when, and each field's old and new value."""
     entries = await service.history(store, caller.client_id, customer_number)

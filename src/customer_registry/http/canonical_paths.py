@@ -7,13 +7,15 @@ here, before a segment is used.
 """
 
 import re
+from typing import Annotated
 from urllib.parse import unquote_to_bytes
 
-from fastapi import Depends
+from fastapi import Depends, Path
 from starlette.requests import Request
 from starlette.types import Scope
 
 from customer_registry.auth.callers import MAX_CLIENT_ID
+from customer_registry.customers.fields import CustomerNumberText
 from customer_registry.errors import InvalidParameter, RequestInvalid
 
 _CANONICAL_CLIENT_ID = re.compile(r"[1-9][0-9]{0,18}")
@@ -54,3 +56,9 @@ async def canonical_path(request: Request) -> None:
 
 
 CanonicalPath = Depends(canonical_path)
+
+
+# The customer number of the registry's own routes (/registry/v1/.../customers/{customerNumber}).
+CustomerNumberPath = Annotated[
+    CustomerNumberText, Path(alias="customerNumber", min_length=1, max_length=100)
+]

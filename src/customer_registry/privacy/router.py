@@ -1,15 +1,12 @@
 """A customer's personal data rights over HTTP: its export and its erasure (the registry's
 own API, beyond Riverty's)."""
 
-from typing import Annotated
-
-from fastapi import APIRouter, BackgroundTasks, Path, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Request, Response
 from fastapi.responses import JSONResponse
 
 from customer_registry.auth.callers import BearerCaller, request_id
-from customer_registry.customers.fields import CustomerNumberText
 from customer_registry.db.request import CustomerStore
-from customer_registry.http.canonical_paths import CanonicalPath
+from customer_registry.http.canonical_paths import CanonicalPath, CustomerNumberPath
 from customer_registry.http.openapi import operation_ids
 from customer_registry.http.problems import problem_responses
 from customer_registry.privacy import schemas, service
@@ -22,10 +19,6 @@ router = APIRouter(
     generate_unique_id_function=operation_ids("registry"),
 )
 
-CustomerNumber = Annotated[
-    CustomerNumberText, Path(alias="customerNumber", min_length=1, max_length=100)
-]
-
 
 @router.get(
     "/personal-data",
@@ -35,7 +28,10 @@ CustomerNumber = Annotated[
     },
 )
 async def export_personal_data(
-    request: Request, store: CustomerStore, caller: BearerCaller, customer_number: CustomerNumber
+    request: Request,
+    store: CustomerStore,
+    caller: BearerCaller,
+    customer_number: CustomerNumberPath,
 ) -> JSONResponse:
     """Everything stored about the customer, personal identifiers in clear: the canonical
     record, both APIs' representations, the whole change history, the kept change events and
@@ -56,7 +52,7 @@ async def erase_customer(
     request: Request,
     store: CustomerStore,
     caller: BearerCaller,
-    customer_number: CustomerNumber,
+    customer_number: CustomerNumberPath,
     background: BackgroundTasks,
 ) -> Response:
     """Erase the customer for good: its record, the values of its history (tombstones stay),
