@@ -1,25 +1,27 @@
 """python -m bench.outbox: what the outbox and webhook delivery cost writes, in one run.
 
-The same Horizon PUT updates (each changes the customer's e-mail, so each is a change and
-appends an event) against one database, served in turn by:
+Horizon PUT updates (each changes the customer's e-mail, so each is a change and appends an
+event) and PUT creates (each a new customer) against one database, served in turn by:
 
-- **base**: the code this branch started from (``git merge-base HEAD main``, archived into
-  the temp dir and first on ``PYTHONPATH``): no outbox;
 - **outbox**: this code, no webhook endpoint: every write appends its event, nothing is
   delivered;
 - **webhooks**: this code with one endpoint per client, sent to ``bench/receiver.py`` (a
-  receiver answering 204) by the workers' background deliverers during the run;
-- **counter** (PostgreSQL): this code plus a trigger that takes a per-client counter row in
-  each write's transaction, as late as it can (at its last statement): the other way to
-  give a client's events their order, measured rather than argued.
+  receiver on 127.0.0.1 answering 204) by the deliverers inside ``serve``'s workers during
+  the run: the issue's measure is its throughput against **outbox**'s;
+- **base** (``--configs``): the code at ``--base`` (archived into the temp dir and first on
+  ``PYTHONPATH``), before the outbox;
+- **counter** (``--configs``, PostgreSQL): this code plus a trigger that takes a per-client
+  counter row in each write's transaction, as late as it can (at its last statement): the
+  other way to give a client's events their order, measured rather than argued.
 
-Configurations take turns, round after round (``--rounds``), each on a server of its own
-started for its run, so drift on this shared machine hits them alike; a configuration's
-figure is the median of its rounds. After each webhooks run the bench waits for the
-deliverers to catch up and reports how long that took.
+Configurations take turns, round after round (``--rounds``), in reverse order every other
+round, each on a server of its own started for its run, so drift on this shared machine hits
+them alike; a configuration's figure is the median of its rounds. After each webhooks
+measurement the bench waits for the deliverers to catch up and reports how long that took.
 
-    python -m bench.outbox --db postgres --customers 20000 --seconds 10 --rounds 3
-    python -m bench.outbox --db sqlite --customers 20000 --seconds 10 --rounds 3
+    python -m bench.outbox --db postgres --customers 20000 --seconds 10 --rounds 5
+    python -m bench.outbox --db sqlite --customers 20000 --seconds 10 --rounds 5
+    python -m bench.outbox --configs outbox,webhooks,base,counter --rounds 3
 """
 
 import argparse
@@ -27,12 +29,11 @@ import asyncio
 import json
 import os
 import sqlite3
-import statistics
 import subprocess
 import sys
 import time
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
@@ -41,11 +42,15 @@ import asyncpg
 
 from bench import compat, load, stage, wrk
 from bench.measure import Runner, say
-from bench.report import RESULTS, Measurement
+from bench.outbox_report import Config, report
+from bench.report import RESULTS
 from bench.scenarios import SCENARIOS
 from bench.servers import Server, cpu_times, cpu_used, free_port
 
 FIRST_CLIENT = 1001
+SCENARIOS_MEASURED = ("horizon PUT update", "horizon PUT create")
+# main just before issue 15 (the outbox) was merged: --base's default.
+BEFORE_OUTBOX = "e311c94^1"
 _COUNTER_TABLE = (
     "CREATE TABLE IF NOT EXISTS bench_counters (client_id bigint PRIMARY KEY, n bigint)"
 )
@@ -67,43 +72,32 @@ _BACKLOG = (
 )
 
 
-@dataclass
-class Config:
-    name: str
-    base: bool = False  # the code before the outbox
-    webhooks: bool = False
-    counter: bool = False
-    runs: list[Measurement] = field(default_factory=list)
-    drain_seconds: list[float] = field(default_factory=list)
-    # The receiver's CPU per write: on these 2 cores beside the server, unlike in production.
-    receiver_cpu_us: list[float] = field(default_factory=list)
-
-    def median(self, attribute: str) -> float:
-        return statistics.median(float(getattr(m, attribute)) for m in self.runs)
-
-    def server_cpu(self) -> float:
-        return statistics.median(m.server_cpu_us for m in self.runs)
-
-
 def _args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.outbox", description=__doc__)
     parser.add_argument("--db", choices=("postgres", "sqlite"), default="postgres")
     parser.add_argument("--customers", type=int, default=20_000)
     parser.add_argument("--clients", type=int, default=2)
     parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--base", default="main", help="the branch whose merge base is 'base'")
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--configs", default="outbox,webhooks", help="of outbox, webhooks, base, counter"
+    )
+    parser.add_argument("--base", default=BEFORE_OUTBOX, help="the code 'base' runs")
+    args = parser.parse_args(argv)
+    args.configs = args.configs.split(",")
+    if "outbox" not in args.configs or not set(args.configs) <= set(_KINDS):
+        parser.error("--configs: outbox (the reference) and any of " + ", ".join(_KINDS))
+    return args
 
 
 def _base_source(ref: str, work: Path) -> Path:
-    commit = subprocess.check_output(["git", "merge-base", "HEAD", ref], text=True).strip()
+    commit = subprocess.check_output(["git", "rev-parse", ref], text=True).strip()
     archive = subprocess.run(["git", "archive", commit, "src"], capture_output=True, check=True)
     (work / "base").mkdir()
     subprocess.run(["tar", "-x", "-C", str(work / "base")], input=archive.stdout, check=True)
-    say(f"bench: base is {commit[:10]} (merge base of HEAD and {ref})")
+    say(f"bench: base is {commit[:10]} ({ref})")
     return work / "base" / "src"
 
 
@@ -156,21 +150,31 @@ def _drain(url: str, timeout: float = 300) -> float:
     return time.monotonic() - started
 
 
-def _run(
-    config: Config, runner: Runner, pool: Path, concurrency: int, url: str, receiver: int
-) -> None:
-    runner.warm_up(pool, concurrency)
-    before = cpu_times([receiver])
-    measured = runner.measure(config.name, pool, concurrency)
-    used = cpu_used(before, cpu_times([receiver]))
-    config.receiver_cpu_us.append(used / max(measured.requests, 1) * 1e6)
-    config.runs.append(measured)
+def _measure(config: Config, runner: Runner, scenario: str, env: dict[str, Any]) -> None:
+    before = cpu_times([env["receiver_pid"]])
+    measured = runner.measure(config.name, env["pools"][scenario], env["concurrency"])
+    used = cpu_used(before, cpu_times([env["receiver_pid"]]))
+    config.add(scenario, measured, used / max(measured.requests, 1) * 1e6)
     if config.webhooks:
-        config.drain_seconds.append(_drain(url))
-        say(f"  delivered everything {config.drain_seconds[-1]:.1f} s after the load stopped")
+        drained = _drain(env["url"])
+        config.drain_seconds.setdefault(scenario, []).append(drained)
+        say(f"  delivered everything {drained:.1f} s after the load stopped")
 
 
-def _one_run(config: Config, args: argparse.Namespace, env: dict[str, Any], pool: Path) -> None:
+def _run(config: Config, server: Server, args: argparse.Namespace, env: dict[str, Any]) -> None:
+    # The warm-up fills the workers' pools and caches; shorter than a measurement.
+    warm = Runner(server, env["database"], max(2, args.seconds // 3), 1, env["work"])
+    warm.warm_up(env["pools"][SCENARIOS_MEASURED[0]], args.concurrency)
+    if config.webhooks:
+        _drain(env["url"])
+    # No repeats of perturbed runs: the receiver's CPU counts as another process's here,
+    # and the interleaved rounds are what cancel the machine's noise.
+    runner = Runner(server, env["database"], args.seconds, 1, env["work"], 0)
+    for scenario in SCENARIOS_MEASURED:
+        _measure(config, runner, scenario, env)
+
+
+def _one_run(config: Config, args: argparse.Namespace, env: dict[str, Any]) -> None:
     url, work, clients = env["url"], env["work"], env["clients"]
     endpoints = []
     if config.webhooks:
@@ -182,8 +186,7 @@ def _one_run(config: Config, args: argparse.Namespace, env: dict[str, Any], pool
     try:
         with _server(config, url, work, args.workers, env["base"]) as server:
             server.wait_ready("/healthz")
-            runner = Runner(server, env["database"], args.seconds, 1, work, 1)
-            _run(config, runner, pool, args.concurrency, url, env["receiver_pid"])
+            _run(config, server, args, env)
     finally:
         if config.counter:
             _sql(url, _COUNTER_OFF, "SELECT 1")
@@ -191,38 +194,64 @@ def _one_run(config: Config, args: argparse.Namespace, env: dict[str, Any], pool
             _cli(url, "webhooks", "remove", endpoint)
 
 
+_KINDS = {  # name: what Config(name, ...) sets
+    "outbox": {},
+    "webhooks": {"webhooks": True},
+    "base": {"base": True},
+    "counter": {"counter": True},
+}
+
+
 def _configs(args: argparse.Namespace) -> list[Config]:
-    found = [Config("base", base=True), Config("outbox"), Config("webhooks", webhooks=True)]
-    if args.db == "postgres":
-        found.append(Config("counter", counter=True))
-    return found
+    if args.db == "sqlite" and "counter" in args.configs:
+        raise SystemExit("bench.outbox: the counter configuration is PostgreSQL's")
+    return [Config(name, **_KINDS[name]) for name in args.configs]
 
 
-def _report(configs: list[Config]) -> str:
-    base, outbox = configs[0], configs[1]
-    lines = [
-        "| configuration | req/s | p50 ms | p99 ms | CPU µs/req app + db (+ receiver)"
-        " | x base | x outbox | x outbox (CPU) |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|",
-    ]
-    for c in configs:
-        rps, cpu = c.median("rps"), c.server_cpu()
-        app = c.median("cpu_us_per_request")
-        receiver = statistics.median(c.receiver_cpu_us)
-        shown = f"{app:,.0f} + {cpu - app:,.0f}" + (f" (+ {receiver:,.0f})" if c.webhooks else "")
-        lines.append(
-            f"| {c.name} | {rps:,.0f} | {c.median('p50_ms'):.1f} | {c.median('p99_ms'):.1f}"
-            f" | {shown} | {rps / base.median('rps'):.2f} | {rps / outbox.median('rps'):.2f}"
-            f" | {outbox.server_cpu() / cpu:.2f} |"
+def _database(args: argparse.Namespace, stack: ExitStack, work: Path) -> tuple[str | None, str]:
+    if args.db == "sqlite":
+        return None, f"sqlite+aiosqlite:///{work / 'bench.db'}"
+    database, url = load.create_pg_database()
+    stack.callback(load.drop_pg_database, database)
+    return database, url
+
+
+def _pools(args: argparse.Namespace, url: str, work: Path, clients: list[int]) -> dict[str, Path]:
+    """The measured scenarios' request pools, with a credential and token per client."""
+    say(f"bench: loading {args.customers:,} customers")
+    loaded = load.load(url, args.customers, clients)
+    with _server(Config("outbox"), url, work, 1, work) as first:
+        first.wait_ready("/healthz")
+        context = stage.context(
+            url, first.base_url, clients, args.customers // args.clients, loaded.sample
         )
-    webhooks = next(c for c in configs if c.webhooks)
-    lines.append(
-        "\nPer round (req/s): "
-        + "; ".join(f"{c.name} {', '.join(f'{m.rps:,.0f}' for m in c.runs)}" for c in configs)
-        + f". Deliveries caught up {', '.join(f'{s:.1f}' for s in webhooks.drain_seconds)} s"
-        " after each webhooks run."
-    )
-    return "\n".join(lines) + "\n"
+    builds = {s.name: s.build for s in SCENARIOS}
+    return {
+        name: wrk.write_pool(work / f"pool{i}", builds[name](context))
+        for i, name in enumerate(SCENARIOS_MEASURED)
+    }
+
+
+def _prepare(args: argparse.Namespace, stack: ExitStack) -> dict[str, Any]:
+    work = Path(stack.enter_context(TemporaryDirectory(prefix="cr-outbox-")))
+    compat.use_key_file(work / "bench.key")
+    database, url = _database(args, stack, work)
+    load.migrate(url)
+    clients = list(range(FIRST_CLIENT, FIRST_CLIENT + args.clients))
+    port = free_port()
+    receiver = subprocess.Popen([sys.executable, "-m", "bench.receiver", "--port", str(port)])
+    stack.callback(receiver.terminate)
+    return {
+        "url": url,
+        "work": work,
+        "clients": clients,
+        "database": database,
+        "base": _base_source(args.base, work) if "base" in args.configs else work,
+        "receiver": f"http://127.0.0.1:{port}/hook",
+        "receiver_pid": receiver.pid,
+        "pools": _pools(args, url, work, clients),
+        "concurrency": args.concurrency,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -230,45 +259,13 @@ def main(argv: list[str] | None = None) -> int:
     wrk.require_wrk()
     configs = _configs(args)
     with ExitStack() as stack:
-        work = Path(stack.enter_context(TemporaryDirectory(prefix="cr-outbox-")))
-        compat.use_key_file(work / "bench.key")
-        database = None
-        if args.db == "sqlite":
-            url = f"sqlite+aiosqlite:///{work / 'bench.db'}"
-        else:
-            database, url = load.create_pg_database()
-            stack.callback(load.drop_pg_database, database)
-        load.migrate(url)
-        clients = list(range(FIRST_CLIENT, FIRST_CLIENT + args.clients))
-        say(f"bench: loading {args.customers:,} customers")
-        loaded = load.load(url, args.customers, clients)
-        receiver_port = free_port()
-        receiver = subprocess.Popen(
-            [sys.executable, "-m", "bench.receiver", "--port", str(receiver_port)]
-        )
-        stack.callback(receiver.terminate)
-        with _server(configs[1], url, work, 1, work) as first:
-            first.wait_ready("/healthz")
-            context = stage.context(
-                url, first.base_url, clients, args.customers // args.clients, loaded.sample
-            )
-        build = next(s for s in SCENARIOS if s.name == "horizon PUT update").build
-        pool = wrk.write_pool(work / "put.pool", build(context))
-        env = {
-            "url": url,
-            "work": work,
-            "clients": clients,
-            "database": database,
-            "base": _base_source(args.base, work),
-            "receiver": f"http://127.0.0.1:{receiver_port}/hook",
-            "receiver_pid": receiver.pid,
-        }
+        env = _prepare(args, stack)
         for round_number in range(args.rounds):
-            for config in configs:
+            # Every other round in reverse: a drift over the run hits no configuration more.
+            for config in configs if round_number % 2 == 0 else configs[::-1]:
                 say(f"bench: round {round_number + 1}, {config.name}")
-                _one_run(config, args, env, pool)
-    report = _report(configs)
-    sys.stdout.write(report)
+                _one_run(config, args, env)
+    sys.stdout.write(report(configs, list(SCENARIOS_MEASURED)))
     RESULTS.mkdir(exist_ok=True)
     saved = RESULTS / f"{time.strftime('%Y%m%dT%H%M%S')}-outbox-{args.db}.json"
     saved.write_text(json.dumps([asdict(c) for c in configs], indent=1, default=str))

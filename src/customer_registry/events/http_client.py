@@ -1,11 +1,12 @@
 """HTTP/1.1 POSTs on asyncio streams, answers read by httptools (llhttp, uvicorn's parser).
 
-Webhooks are one small POST per event, all day: with httpx, its request and connection
-machinery was about 600 of delivery's 1,000 µs of CPU per event (docs/performance.md). This
-client does what delivery needs and no more: keep-alive connections per origin (a stale one
-that fails before any answer is replaced once), TLS with the system's trust store and a
-given server name, answers framed by length, chunks or close, their bodies read up to 64 KiB
-and dropped. No redirects, proxies, cookies, compression or HTTP/2.
+Webhooks are one small POST per event, all day: an httpx client kept open per endpoint costs
+about 17 times this one's CPU per event (``bench/webhook_client.py``; docs/decisions.md,
+"Webhook HTTP client"). This client does what delivery needs and no more: keep-alive
+connections per origin (a stale one that fails before any answer is replaced once), TLS with
+the system's trust store and a given server name, answers framed by length, chunks or close,
+their bodies read up to 64 KiB and dropped. No redirects, proxies, cookies, compression or
+HTTP/2.
 """
 
 import asyncio
