@@ -94,6 +94,8 @@ async def erase(store: Store, client_id: int, customer_number: str, audit: Audit
     await stored.erase(store.conn, record, tombstones)
     await outbox.scrub(store.conn, client_id, customer_number)
     await outbox.append_many(store, [_erased_event(customer, plan, now, audit)])
+    if store.appended is not None:
+        store.appended(audit.dialect)
     return plan
 
 
