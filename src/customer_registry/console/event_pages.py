@@ -34,7 +34,7 @@ async def events_page(
     return pages.render(
         request, "events.html", session=session, client_id=client_id, recent=found,
         paged=before is not None, notice=views.replay_notice(found.endpoints, replayed, start),
-        newest=found.events[0].position if found.events and before is None else None,
+        newest=found.events[0].position if found.events else None,
         described=views.delivery_text, moment=views.moment,
     )  # fmt: skip
 
