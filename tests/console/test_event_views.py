@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from customer_registry.console.views import delivery_text
+from customer_registry.console.event_views import delivery_text
 from customer_registry.events.activity import Endpoint, delivery
 
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)

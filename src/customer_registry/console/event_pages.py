@@ -7,7 +7,7 @@ import structlog
 from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import Response
 
-from customer_registry.console import pages, views
+from customer_registry.console import event_views, pages, views
 from customer_registry.console.access import ClientId, ClientSession, require_form
 from customer_registry.console.route import ConsoleRoute
 from customer_registry.db import Database
@@ -31,11 +31,12 @@ async def events_page(
     """The client's events, newest first, with each webhook endpoint's delivery of them."""
     database: Database = runtime(request).database
     found = await activity.recent(database, store.conn, client_id, before, EVENTS_PAGE)
+    notice = event_views.replay_notice(found.endpoints, replayed, start)
     return pages.render(
         request, "events.html", session=session, client_id=client_id, recent=found,
-        paged=before is not None, notice=views.replay_notice(found.endpoints, replayed, start),
+        paged=before is not None, notice=notice,
         newest=found.events[0].position if found.events else None,
-        described=views.delivery_text, moment=views.moment,
+        described=event_views.delivery_text, moment=views.moment,
     )  # fmt: skip
 
 
