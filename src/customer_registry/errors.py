@@ -23,7 +23,8 @@ endpoint). The complete tree::
         ├── NotFound                      404
         │   ├── customers.errors.CustomerNotFound
         │   ├── customers.errors.PersonNotFound
-        │   └── events.service.WebhookNotFound
+        │   ├── events.service.WebhookNotFound
+        │   └── events.activity.EventNotFound  not kept (purged) or not yet
         ├── MethodNotAllowed              405
         ├── Conflict                      409
         │   ├── customers.errors.CustomerNumberTaken

@@ -8,11 +8,14 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 import pytest
@@ -61,8 +64,48 @@ def _cli(env: dict[str, str], *args: str) -> str:
 
 @pytest.fixture
 def server(database_url: str, key_file: Path, tmp_path: Path) -> Iterator[str]:
-    with running_server(database_url, key_file, tmp_path, workers=1) as base:
+    # Its deliverer sends the webhooks to the test's receiver on 127.0.0.1.
+    private = {"CUSTOMER_REGISTRY_WEBHOOK_ALLOW_PRIVATE": "true"}
+    with running_server(database_url, key_file, tmp_path, workers=1, **private) as base:
         yield base
+
+
+class _Hooks(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keeps the deliverer's connection open
+    received: ClassVar[list[bytes]]
+
+    def do_POST(self) -> None:
+        self.received.append(self.rfile.read(int(self.headers["Content-Length"])))
+        self.send_response(204)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def receiver() -> Iterator[tuple[str, list[bytes]]]:
+    """A webhook receiver on 127.0.0.1 in a thread (Playwright's loop runs in this one):
+    its URL, and the bodies it was sent."""
+
+    class Hooks(_Hooks):
+        received: ClassVar[list[bytes]] = []
+
+    http = ThreadingHTTPServer(("127.0.0.1", 0), Hooks)
+    threading.Thread(target=http.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{http.server_address[1]}/hook", Hooks.received
+    finally:
+        http.shutdown()
+        http.server_close()
+
+
+def _wait_for(received: list[bytes], count: int) -> None:
+    deadline = time.monotonic() + 30
+    while len(received) < count:
+        assert time.monotonic() < deadline, f"{len(received)} webhooks received, not {count}"
+        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -118,10 +161,18 @@ def _shoot(page: Any, name: str) -> None:
 
 
 def test_an_operator_finds_reveals_and_traces_a_customer(
-    server: str, api: httpx.Client, env: dict[str, str], database_url: str, key_file: Path
+    server: str,
+    api: httpx.Client,
+    env: dict[str, str],
+    database_url: str,
+    key_file: Path,
+    receiver: tuple[str, list[bytes]],
 ) -> None:
     from playwright.sync_api import expect, sync_playwright
 
+    hook, received = receiver
+    webhook = api.post(f"/registry/v1/clients/{CLIENT_ID}/webhooks", json={"url": hook})
+    assert webhook.status_code == 201, webhook.text
     _seed(api)
     one_time = _cli(env, "operators", "create", "--name", OPERATOR, "--client-id", str(CLIENT_ID))
     with sync_playwright() as playwright:
@@ -178,6 +229,20 @@ def test_an_operator_finds_reveals_and_traces_a_customer(
         expect(page.get_by_role("heading", name="Form refused")).to_be_visible()
         assert "02016126007" not in page.content()
         _shoot(page, "problem")
+
+        # The client's events, each delivered to the receiver; Replay sends the newest again.
+        _wait_for(received, 6)
+        page.goto(f"{server}/console/clients/{CLIENT_ID}")
+        page.get_by_role("link", name="Events and webhook deliveries").click()
+        expect(page.get_by_role("heading", name="Events and webhooks")).to_be_visible()
+        newest = page.locator("table.events tbody tr").first
+        expect(newest).to_contain_text("customer.updated")
+        expect(newest).to_contain_text("Delivered")
+        _shoot(page, "events")
+        page.get_by_role("button", name="Replay").click()
+        expect(page.get_by_role("status")).to_contain_text("Replay started")
+        _wait_for(received, 7)
+        assert json.loads(received[-1]) == json.loads(received[5])
 
         # An expired session sends back to sign in.
         _expire_sessions(database_url, key_file)

@@ -1,10 +1,11 @@
 """The operator console at /console: server-rendered pages to find a customer, read it as
-both APIs show it, reveal its national ID on purpose, and see who changed what."""
+both APIs show it, reveal its national ID on purpose, see who changed what, and follow a
+client's change events to its webhook endpoints (and send them again)."""
 
 from fastapi import APIRouter, FastAPI, Request
 from starlette.responses import Response
 
-from customer_registry.console import customer_pages, pages, router
+from customer_registry.console import customer_pages, event_pages, pages, router
 from customer_registry.console.route import ConsoleRoute
 
 _ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -19,5 +20,5 @@ async def missing_page(request: Request, rest: str) -> Response:
 
 def install(app: FastAPI) -> None:
     """Add the console's routes to ``app`` (none appears in the OpenAPI document)."""
-    for pages_router in (router.router, customer_pages.router, _missing):
+    for pages_router in (router.router, customer_pages.router, event_pages.router, _missing):
         app.include_router(pages_router)

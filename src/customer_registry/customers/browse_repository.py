@@ -91,6 +91,16 @@ async def exact(
     return _customers(store, rows)
 
 
+def _canonical_here(column: sa.Column[Any]) -> ColumnElement[bool]:
+    """The row's place is in this stream: no other name key of it starts with the prefix and
+    sorts before this one (browse._canonical; ties are left to it). Rows of a common first
+    name whose last name also matches ("anders aas" for "a") are thus passed over in the
+    index scan, not sent back and skipped a round trip at a time."""
+    prefix: sa.BindParameter[str] = bindparam("prefix")
+    others = [other for other in NAME_STREAMS if other is not column]
+    return sa.and_(*(or_(other.is_(None), other < prefix, other >= column) for other in others))
+
+
 def _name_stream(stream: int, column: sa.Column[Any]) -> Any:
     after = sa.tuple_(bindparam("after_key"), bindparam("after_number"))
     return (
@@ -100,7 +110,10 @@ def _name_stream(stream: int, column: sa.Column[Any]) -> Any:
         # One lower bound: with a second one (key >= prefix) PostgreSQL may start the index
         # scan at the weaker of the two and read every key before the prefix.
         .where(
-            _OF_CLIENT, sa.tuple_(column, _c.customer_number) > after, column < bindparam("high")
+            _OF_CLIENT,
+            sa.tuple_(column, _c.customer_number) > after,
+            column < bindparam("high"),
+            _canonical_here(column),
         )
         .order_by(column, _c.customer_number)
         .limit(bindparam("limit"))
@@ -124,6 +137,7 @@ async def name_streams(
     params = {
         "client_id": client_id,
         "high": prefix + "\U0010ffff",
+        "prefix": prefix,
         "after_key": after[0],
         "after_number": after[1],
         "limit": limit,

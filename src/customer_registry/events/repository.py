@@ -136,6 +136,21 @@ _POSITIONS = Sql(
 )
 
 
+# The console's pages, newest first: a range of the (client_id, position) index read
+# backwards from the cursor, whatever the number of events.
+_NEWEST = Sql(
+    select(_e.position, _e.type, _e.customer_number, _e.version, _e.occurred_at, _e.source)
+    .where(_CLIENT, _e.position.is_not(None), _e.position < bindparam("before"))
+    .order_by(_e.position.desc())
+    .limit(bindparam("limit"))
+)
+
+
+async def newest(conn: Tx, client_id: int, before: int, limit: int) -> list[Any]:
+    """The client's events before position ``before``, newest first."""
+    return await conn.fetch(_NEWEST, {"client_id": client_id, "before": before, "limit": limit})
+
+
 async def page(conn: Tx, client_id: int, after: int, limit: int) -> list[Any]:
     """The client's events after position ``after``, in position order."""
     return await conn.fetch(_PAGE, {"client_id": client_id, "after": after, "limit": limit})

@@ -63,6 +63,41 @@ async def by_id(conn: Tx, endpoint_id: str) -> Any:
     return await conn.fetchrow(_BY_ID, {"endpoint_id": endpoint_id})
 
 
+_STATE_COLUMNS = (
+    _w.id, _w.url, _w.event_types, _w.created_at, _w.position, _w.retry_at, _w.disabled_at,
+    _w.last_error, _w.generation,
+)  # fmt: skip
+_KEPT_COLUMNS = (
+    _d.endpoint_id, _d.position, _d.attempts, _d.next_attempt_at, _d.failed_at, _d.last_error,
+)  # fmt: skip
+_STATES = Sql(
+    select(*_STATE_COLUMNS)
+    .where(_w.client_id == bindparam("client_id"))
+    .order_by(_w.created_at, _w.id)
+)
+# The endpoint ids listed, so that each endpoint is one range of the deliveries' primary key
+# (client, endpoint, position), however many deliveries the page's events lack. As a join,
+# SQLite read every delivery of the client instead, the endpoints inside that loop.
+_BETWEEN = Sql(
+    select(*_KEPT_COLUMNS).where(
+        _d.client_id == bindparam("client_id"),
+        _d.endpoint_id.in_(select(_w.id).where(_w.client_id == bindparam("client_id"))),
+        _d.position >= bindparam("low"),
+        _d.position <= bindparam("high"),
+    )
+)
+
+
+async def states(conn: Tx, client_id: int) -> list[Any]:
+    """The client's endpoints, oldest first, without their secrets or delivery counts."""
+    return await conn.fetch(_STATES, {"client_id": client_id})
+
+
+async def between(conn: Tx, client_id: int, low: int, high: int) -> list[Any]:
+    """The pending and given-up deliveries of the client's events ``low`` to ``high``."""
+    return await conn.fetch(_BETWEEN, {"client_id": client_id, "low": low, "high": high})
+
+
 _DELETE_DELIVERIES = Sql(delete(webhook_deliveries).where(_OF_ENDPOINT))
 _DELETE = Sql(delete(webhook_endpoints).where(_ENDPOINT).returning(_w.id))
 
