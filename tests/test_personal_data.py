@@ -57,8 +57,10 @@ async def test_key_rotation_re_encrypts_everything_while_the_service_runs(
     assert result.exit_code == 0, result.output
     current = json.loads(key_file.read_text())["current"]
     async with app.state.runtime.database.reading() as conn:
-        stored = [row[0] for row in await conn.fetch(text("SELECT ssn FROM customers"))]
-    assert all(value.startswith(f"{current}.") for value in stored if value)
+        stored = await conn.fetch(text("SELECT ssn, data_key FROM customers"))
+    # Each customer's values stay under its data key; the data keys are wrapped anew.
+    assert all(ssn.startswith("dk.") for ssn, _ in stored if ssn)
+    assert all(key.startswith(f"{current}.") for _, key in stored if key)
     found = await horizon.post(
         f"/customer/v1/clients/{client_id}/customers/search",
         json={"searchValue": "02016126007", "searchColumn": "ssn"},
