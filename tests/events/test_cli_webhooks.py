@@ -16,6 +16,7 @@ from typer.testing import CliRunner, Result
 
 from customer_registry.cli import app as cli
 from customer_registry.db import customer_events, webhook_endpoints
+from customer_registry.events import schemas
 from tests.events.conftest import FAST_RETRIES, read_all, read_feed
 from tests.events.receiver import Receiver
 from tests.horizon.conftest import customer_url, person
@@ -100,8 +101,12 @@ async def test_replay_sends_the_events_after_a_cursor_again(
         replayed = await _run(env, "webhooks", "replay", added["id"], "--from", first["next"])
         await _run(env, "deliver", "--once")
         bad = await _run(env, "webhooks", "replay", added["id"], "--from", "nonsense")
+        ahead = schemas.cursor(client_id, 10**6)
+        too_far = await _run(env, "webhooks", "replay", added["id"], "--from", ahead)
 
     assert replayed.exit_code == 0, replayed.output
+    assert too_far.exit_code == 2
+    assert "past the newest event" in too_far.output
     numbers = [event["customerNumber"] for event in receiver.delivered()]
     assert numbers == ["c0", "c1", "c2", "c1", "c2"]
     assert bad.exit_code == 2

@@ -21,6 +21,18 @@ from customer_registry.events import webhook_repository as endpoints
 POLL_SECONDS = 0.05  # a long poll sees a change within this (plus the look itself)
 
 
+class CursorAhead(BusinessError):
+    status = 400
+    code = "cursor-ahead"
+    title = "Cursor past the newest event"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the cursor is past the newest event: replayed from there, the endpoint would "
+            "skip the events still to come"
+        )
+
+
 class CursorExpired(BusinessError):
     status = 410
     code = "cursor-expired"
@@ -126,9 +138,12 @@ async def replay(conn: Tx, endpoint_id: str, after: int | None) -> int:
     """Send the endpoint every kept event after position ``after`` (None: all of them)
     again, and enable it; returns the position it starts after."""
     found = await endpoint(conn, endpoint_id)
-    _, purged = await repository.positions(conn, found["client_id"])
+    newest, purged = await repository.positions(conn, found["client_id"])
     start = purged if after is None else after
     if start < purged:
         raise CursorExpired()
+    if start > newest:
+        # Rewound past the newest event, the endpoint would skip the events still to come.
+        raise CursorAhead()
     await endpoints.rewind(conn, found["client_id"], endpoint_id, start)
     return start
