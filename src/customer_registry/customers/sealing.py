@@ -170,7 +170,10 @@ async def reseal_batch(
     changed = 0
     for row in rows:
         if values := resealed(store, row):
-            where = sa.and_(*(column == row[column.name] for column in columns))
+            # Not a row written since it was read (its version moved on): that write's
+            # values would be lost; they are under the current key already.
+            same = [table.c.version == row["version"]] if "version" in table.c else []
+            where = sa.and_(*(column == row[column.name] for column in columns), *same)
             await store.conn.execute(sa.update(table).where(where).values(values))
             changed += 1
     last = tuple(rows[-1][name] for name in key) if len(rows) == limit else None
