@@ -11,6 +11,10 @@ blind-index key never rotates: it only makes equality search possible without pl
 each client's indexes use a key derived from it for that client (HKDF), so the same national
 ID has unrelated indexes in two clients and a database reader cannot link people across them.
 
+Customers' personal data is encrypted under a data key per customer (``DataKey``), which the
+key file's key wraps: rotating re-wraps the data keys, and retiring an old key makes every
+copy of what it wrapped unreadable (docs/privacy.md).
+
 The database records a check value of every key (``check_values``): a replica whose key file
 lacks a key or holds another key under the same id refuses to start (see ``key_checks``).
 """
