@@ -144,6 +144,25 @@ async def test_an_export_of_the_customers_personal_data_shows_in_the_timeline(
     assert "Exported all personal data" in text_of(card.text)
 
 
+async def test_the_card_of_an_erased_customer_says_when_it_was_erased(
+    app: FastAPI, client: httpx.AsyncClient, client_id: int
+) -> None:
+    auth = await _horizon(client, app, client_id)
+    await _put(client, auth, client_id, "c1")
+    erased = await client.delete(f"/registry/v1/clients/{client_id}/customers/c1", headers=auth)
+    assert erased.status_code == 204
+    await signed_in(app, client, [client_id])
+
+    card = await client.get(f"/console/clients/{client_id}/customer", params={"number": "c1"})
+    never = await client.get(f"/console/clients/{client_id}/customer", params={"number": "c2"})
+
+    assert card.status_code == 404
+    assert "Customer erased" in text_of(card.text)
+    assert "was erased on" in text_of(card.text)
+    assert never.status_code == 404
+    assert "Customer not found" in text_of(never.text)
+
+
 async def test_a_forged_csrf_token_is_refused_and_reveals_nothing(
     app: FastAPI, client: httpx.AsyncClient, client_id: int
 ) -> None:

@@ -17,10 +17,12 @@ from customer_registry.console.route import ConsoleRoute
 from customer_registry.console.sessions import Session
 from customer_registry.customers import browse
 from customer_registry.customers.browse import BrowseField, BrowseQuery
+from customer_registry.customers.errors import CustomerNotFound
 from customer_registry.customers.fields import CustomerNumberText
 from customer_registry.customers.model import Customer
 from customer_registry.db import Store
 from customer_registry.db.request import CustomerStore
+from customer_registry.privacy import service as privacy
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 Number = Annotated[CustomerNumberText, Query(min_length=1, max_length=100)]
@@ -69,6 +71,14 @@ async def client_page(
     )  # fmt: skip
 
 
+async def _stored(store: Store, client_id: int, number: str) -> Customer:
+    """The customer; if there is none, a problem that says when it was erased, if it was."""
+    try:
+        return await browse.card(store, client_id, number)
+    except CustomerNotFound as exc:
+        raise await privacy.missing(store, client_id, number) from exc
+
+
 async def _card(
     request: Request, store: Store, session: Session, customer: Customer, *, revealed: bool
 ) -> Response:
@@ -90,7 +100,7 @@ async def customer_page(
     number: Number,
 ) -> Response:  # fmt: skip
     """The customer card: canonical fields, both APIs' views, the latest changes."""
-    customer = await browse.card(store, client_id, number)
+    customer = await _stored(store, client_id, number)
     return await _card(request, store, session, customer, revealed=False)
 
 
@@ -111,7 +121,7 @@ async def history_page(
     number: Number, through: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> Response:  # fmt: skip
     """Changes and reveals, newest first, a page at a time."""
-    customer = await browse.card(store, client_id, number)
+    customer = await _stored(store, client_id, number)
     found = await browse.timeline(store, client_id, number, through=through, limit=HISTORY_PAGE)
     labels = await credentials.labels(store.conn, views.credential_ids(found.items))
     return pages.render(

@@ -13,6 +13,7 @@ from customer_registry.customers.errors import CustomerNotFound
 from customer_registry.customers.history_repository import history
 from customer_registry.customers.model import EXPORTED, IDENTITY_FIELDS, Audit, Customer
 from customer_registry.db import Store
+from customer_registry.errors import NotFound
 from customer_registry.events import schemas as events
 from customer_registry.history.schemas import from_history
 from customer_registry.horizon.schemas import from_customer as horizon_view
@@ -168,3 +169,24 @@ def _access(row: Any) -> dict[str, Any]:
 async def erasures(store: Store, client_id: int, customer_number: str | None) -> list[Any]:
     """The client's erasure records (of one customer number, if given), oldest first."""
     return await stored.erasures(store.conn, client_id, customer_number)
+
+
+class CustomerErased(CustomerNotFound):
+    title = "Customer erased"
+
+    def __init__(self, client_id: int, customer_number: str, erased_at: datetime) -> None:
+        when = erased_at if erased_at.tzinfo else erased_at.replace(tzinfo=UTC)
+        NotFound.__init__(
+            self,
+            f"customer {customer_number!r} of client {client_id} was erased on "
+            f"{when:%Y-%m-%d at %H:%M} UTC: nothing of its data is kept "
+            "(customer-registry personal-data erasures shows the record)",
+        )
+
+
+async def missing(store: Store, client_id: int, customer_number: str) -> CustomerNotFound:
+    """Why the customer is not there: erased (when), or never stored."""
+    records = await stored.erasures(store.conn, client_id, customer_number)
+    if records:
+        return CustomerErased(client_id, customer_number, records[-1]["erased_at"])
+    return CustomerNotFound(client_id, customer_number)
