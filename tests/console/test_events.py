@@ -10,25 +10,17 @@ from fastapi import FastAPI
 
 from customer_registry.config import Settings
 from customer_registry.console import event_pages
-from tests.conftest import ALLOWED_HOSTS, UNTHROTTLED_ADDRESS, new_client_id
+from tests.conftest import new_client_id
 from tests.console.conftest import hidden, signed_in, text_of
-from tests.events.conftest import FAST_RETRIES, add_webhook, deliver_until, webhooks_url
+from tests.events.conftest import add_webhook, deliver_until, webhook_settings, webhooks_url
 from tests.events.receiver import Received, Receiver
 from tests.horizon.conftest import customer_url, person
 
 
 @pytest.fixture
 def settings(database_url: str, key_file: Path) -> Settings:
-    # Webhooks to 127.0.0.1; a failed delivery given up (and its endpoint disabled) at once.
-    return Settings(
-        database_url=database_url,
-        key_file=key_file,
-        db_pool_size=4,
-        token_failures_per_address=UNTHROTTLED_ADDRESS,
-        allowed_hosts=ALLOWED_HOSTS,
-        webhook_retry_for_seconds=0.001,
-        **FAST_RETRIES,  # type: ignore[arg-type]
-    )
+    # A failed delivery given up (and its endpoint disabled) at once.
+    return webhook_settings(database_url, key_file, webhook_retry_for_seconds=0.001)
 
 
 def _events(client_id: int) -> str:
