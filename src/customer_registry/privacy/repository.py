@@ -46,6 +46,7 @@ _EVENTS = Sql(
     select(customer_events).where(_OF_CUSTOMER[customer_events]).order_by(customer_events.c.seq)
 )
 _ANSWERS = Sql(select(sa.func.count()).where(_OF_CUSTOMER[idempotency_keys]))
+_EVENT_COUNT = Sql(select(sa.func.count()).where(_OF_CUSTOMER[customer_events]))
 _RECORD_ERASURE = Sql(sa.insert(customer_erasures))
 _ERASURES = Sql(
     select(customer_erasures)
@@ -79,6 +80,10 @@ async def reveals(conn: Tx, client_id: int, customer_number: str) -> list[Any]:
 async def events(conn: Tx, client_id: int, customer_number: str) -> list[Any]:
     """The customer's kept events (read from the client's: there is no index by customer)."""
     return await conn.fetch(_EVENTS, _key(client_id, customer_number))
+
+
+async def event_count(conn: Tx, client_id: int, customer_number: str) -> int:
+    return int(await conn.fetchval(_EVENT_COUNT, _key(client_id, customer_number)))
 
 
 async def stored_answers(conn: Tx, client_id: int, customer_number: str) -> int:

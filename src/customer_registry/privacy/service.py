@@ -65,7 +65,7 @@ async def _plan(store: Store, customer: Customer) -> tuple[Erasure, dict[str, An
         *key,
         _valued_fields(customer),
         history_entries=len(history),
-        events=len(await stored.events(conn, *key)),
+        events=await stored.event_count(conn, *key),
         stored_answers=await stored.stored_answers(conn, *key),
         reveals=len(reveals),
     )
@@ -157,9 +157,8 @@ async def export(
 
 def _access(row: Any) -> dict[str, Any]:
     """An earlier reveal or export: when, by whom, what."""
-    at: datetime = row["revealed_at"]
     return {
-        "at": (at if at.tzinfo else at.replace(tzinfo=UTC)).isoformat(),
+        "at": row["revealed_at"].isoformat(),
         "by": row["operator_name"],
         "what": row["fields"].split(","),
         "requestId": row["request_id"],
@@ -175,11 +174,10 @@ class CustomerErased(CustomerNotFound):
     title = "Customer erased"
 
     def __init__(self, client_id: int, customer_number: str, erased_at: datetime) -> None:
-        when = erased_at if erased_at.tzinfo else erased_at.replace(tzinfo=UTC)
         NotFound.__init__(
             self,
             f"customer {customer_number!r} of client {client_id} was erased on "
-            f"{when:%Y-%m-%d at %H:%M} UTC: nothing of its data is kept "
+            f"{erased_at.astimezone(UTC):%Y-%m-%d at %H:%M} UTC: nothing of its data is kept "
             "(customer-registry personal-data erasures shows the record)",
         )
 
